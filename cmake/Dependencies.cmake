@@ -1,0 +1,10 @@
+# Every third-party dependency comes from Debian's packages (scripts/setup installs them).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(PROTOBUF REQUIRED IMPORTED_TARGET protobuf>=3.21)
+pkg_check_modules(GRPCPP REQUIRED IMPORTED_TARGET grpc++>=1.51)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(GTest REQUIRED)
+find_package(benchmark REQUIRED)
+find_package(Threads REQUIRED)
