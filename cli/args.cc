@@ -1,5 +1,9 @@
 #include "args.h"
 
+#include <ostream>
+
+#include "commands.h"
+
 namespace cmesh::cli {
 namespace {
 
@@ -73,6 +77,30 @@ const std::vector<std::string>& Args::All(const std::string& key) const {
   static const std::vector<std::string> kEmpty;
   auto it = values_.find(key);
   return it == values_.end() ? kEmpty : it->second;
+}
+
+std::optional<Args> ParseCommandLine(const std::vector<std::string>& argv, std::vector<OptionSpec> specs,
+                                     const std::string& help, std::ostream& out, std::ostream& err,
+                                     int* exit_code) {
+  specs.push_back({{"-h", "--help"}, false, false});
+  std::string error;
+  auto args = Args::Parse(argv, specs, &error);
+  if (!args) {
+    err << "error: " << error << "\n\n" << help;
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  if (args->Has("help")) {
+    out << help;
+    *exit_code = kExitOk;
+    return std::nullopt;
+  }
+  if (!args->positional().empty()) {
+    err << "error: unexpected argument \"" << args->positional().front() << "\"\n\n" << help;
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  return args;
 }
 
 }  // namespace cmesh::cli

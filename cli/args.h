@@ -2,6 +2,7 @@
 // usage error message instead of exceptions.
 #pragma once
 
+#include <iosfwd>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,5 +32,13 @@ class Args {
   std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_;
 };
+
+// Parses a subcommand's arguments and does what every command does alike: a usage error prints the
+// message and `help` on `err`, -h/--help (added to `specs` here) prints `help` on `out`, and a
+// positional argument is a usage error. Returns nullopt with *exit_code set when the command should
+// stop there.
+std::optional<Args> ParseCommandLine(const std::vector<std::string>& argv, std::vector<OptionSpec> specs,
+                                     const std::string& help, std::ostream& out, std::ostream& err,
+                                     int* exit_code);
 
 }  // namespace cmesh::cli

@@ -61,27 +61,14 @@ int RunCompile(const std::vector<std::string>& argv, std::ostream& out, std::ost
   specs.push_back({{"-o", "--output"}, true, false});
   specs.push_back({{"--name"}, true, false});
   specs.push_back({{"--summary"}, false, false});
-  specs.push_back({{"-h", "--help"}, false, false});
-  std::string error;
-  auto args = Args::Parse(argv, specs, &error);
-  if (!args) {
-    err << "error: " << error << "\n\n" << Help();
-    return kExitUsage;
-  }
-  if (args->Has("help")) {
-    out << Help();
-    return kExitOk;
-  }
-  if (!args->positional().empty()) {
-    err << "error: unexpected argument \"" << args->positional().front() << "\"\n\n" << Help();
-    return kExitUsage;
-  }
+  int exit_code = kExitOk;
+  auto args = ParseCommandLine(argv, specs, Help(), out, err, &exit_code);
+  if (!args) return exit_code;
   const std::string format = args->Get("output", "json");
   if (format != "json" && format != "yaml") {
     err << "error: -o must be json or yaml\n";
     return kExitUsage;
   }
-  int exit_code = kExitOk;
   auto inputs = LoadProxyInputs(*args, err, &exit_code);
   if (!inputs) {
     if (exit_code == kExitUsage) err << "\n" << Help();
@@ -102,6 +89,7 @@ int RunCompile(const std::vector<std::string>& argv, std::ostream& out, std::ost
     PrintSummary("endpoints", resources.endpoints, out);
     return exit_code;
   }
+  std::string error;
   auto text = format == "json" ? ResourcesToJson(resources, &error) : ResourcesToYaml(resources, &error);
   if (!text) {
     err << "error: " << error << "\n";

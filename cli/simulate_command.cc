@@ -93,21 +93,9 @@ int RunSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
   specs.push_back({{"-X", "--request"}, true, false});
   specs.push_back({{"-H", "--header"}, true, true});
   specs.push_back({{"-o", "--output"}, true, false});
-  specs.push_back({{"-h", "--help"}, false, false});
-  std::string error;
-  auto args = Args::Parse(argv, specs, &error);
-  if (!args) {
-    err << "error: " << error << "\n\n" << Help();
-    return kExitUsage;
-  }
-  if (args->Has("help")) {
-    out << Help();
-    return kExitOk;
-  }
-  if (!args->positional().empty()) {
-    err << "error: unexpected argument \"" << args->positional().front() << "\"\n\n" << Help();
-    return kExitUsage;
-  }
+  int exit_code = kExitOk;
+  auto args = ParseCommandLine(argv, specs, Help(), out, err, &exit_code);
+  if (!args) return exit_code;
   if (!args->Has("url")) {
     err << "error: --url is required\n\n" << Help();
     return kExitUsage;
@@ -117,6 +105,7 @@ int RunSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     err << "error: -o must be text or json\n";
     return kExitUsage;
   }
+  std::string error;
   auto request = simulator::ParseUrl(args->Get("url"), &error);
   if (!request) {
     err << "error: --url: " << error << "\n";
@@ -132,7 +121,6 @@ int RunSimulate(const std::vector<std::string>& argv, std::ostream& out, std::os
     request->headers.emplace_back(Trim(h.substr(0, colon)), Trim(h.substr(colon + 1)));
   }
 
-  int exit_code = kExitOk;
   auto inputs = LoadProxyInputs(*args, err, &exit_code);
   if (!inputs) {
     if (exit_code == kExitUsage) err << "\n" << Help();

@@ -25,20 +25,9 @@ const char kHelp[] =
 }  // namespace
 
 int RunValidate(const std::vector<std::string>& argv, std::ostream& out, std::ostream& err) {
-  std::string error;
-  auto args = Args::Parse(argv, {{{"-f", "--file"}, true, true}, {{"-h", "--help"}, false, false}}, &error);
-  if (!args) {
-    err << "error: " << error << "\n\n" << kHelp;
-    return kExitUsage;
-  }
-  if (args->Has("help")) {
-    out << kHelp;
-    return kExitOk;
-  }
-  if (!args->positional().empty()) {
-    err << "error: unexpected argument \"" << args->positional().front() << "\" (use -f PATH)\n\n" << kHelp;
-    return kExitUsage;
-  }
+  int exit_code = kExitOk;
+  auto args = ParseCommandLine(argv, {{{"-f", "--file"}, true, true}}, kHelp, out, err, &exit_code);
+  if (!args) return exit_code;
   if (args->All("file").empty()) {
     err << "error: at least one -f PATH is required\n\n" << kHelp;
     return kExitUsage;
