@@ -93,7 +93,8 @@ class DocumentDecoder {
       return true;
     }
     uint64_t hash = internal::CanonicalHash(doc);
-    Origin origin{file_, line, hash};
+    const int spec_line = line_of ? line_of(prefix + "spec") : 0;
+    Origin origin{file_, line, hash, spec_line > 0 ? spec_line : line};
     const std::string& kind = ref.kind;
     if (api_version.rfind(kNetworkingGroup, 0) == 0 &&
         (kind == "VirtualService" || kind == "DestinationRule")) {
@@ -194,13 +195,14 @@ class DocumentDecoder {
 
 }  // namespace
 
-ParseResult ParseDocuments(std::string_view text, std::string_view file_name) {
+ParseResult ParseDocuments(std::string_view text, std::string_view file_name, ParseOptions options) {
   ParseResult result;
   std::string file = file_name.empty() ? std::string("<inline>") : std::string(file_name);
   std::vector<internal::RawDocument> docs;
   internal::ReadDocuments(text, file, docs, result.diagnostics);
   DocumentDecoder decoder(file, result);
   for (const auto& doc : docs) decoder.Decode(doc.json, doc.line, 0, doc.line_of, "");
+  if (options.cross_object_checks) CheckCrossObjectRules(&result);
   return result;
 }
 

@@ -43,7 +43,22 @@ std::vector<Diagnostic> Validate(const VirtualService& vs) {
     if (vs.gateways[i] == "mesh") applies_to_mesh = true;
     internal::CheckGatewayName(p, Idx("spec.gateways", i), vs.gateways[i]);
   }
-  if (vs.hosts.empty()) p.Required("spec.hosts", "a virtual service needs at least one host");
+  // Istio: a VirtualService without hosts is a delegate, used only through a root's
+  // http[].delegate. Only http routes make sense there, and a delegate cannot delegate again.
+  if (vs.hosts.empty()) {
+    if (!vs.gateways.empty()) {
+      p.Invalid("spec.gateways", "a delegate virtual service (one without hosts) must have no gateways");
+    }
+    if (!vs.tcp.empty()) p.Invalid("spec.tcp", "a delegate virtual service (one without hosts) must have no tcp routes");
+    if (vs.tls_route_count > 0) {
+      p.Invalid("spec.tls", "a delegate virtual service (one without hosts) must have no tls routes");
+    }
+    for (size_t i = 0; i < vs.http.size(); ++i) {
+      if (vs.http[i].delegate) {
+        p.Invalid(Idx("spec.http", i) + ".delegate", "a delegate virtual service cannot delegate again");
+      }
+    }
+  }
   std::set<std::string> seen;
   for (size_t i = 0; i < vs.hosts.size(); ++i) {
     const std::string& host = vs.hosts[i];

@@ -30,7 +30,14 @@ std::string Wrap(const Case& c) {
 
 const Case kCases[] = {
     // --- VirtualService: hosts
+    // No hosts is valid only for a delegate that another VirtualService refers to (see
+    // HostlessVirtualServiceIsValidAsADelegate); alone, it is rejected.
     {"HostsRequired", "vs", "  http:\n" ONLY_ROUTE, "spec.hosts", "Required value"},
+    // What a delegate cannot have:
+    {"DelegateWithGateways", "vs", "  gateways: [mesh]\n  http:\n" ONLY_ROUTE, "spec.gateways", "Invalid value"},
+    {"DelegateWithTcpRoutes", "vs", "  tcp:\n" ONLY_ROUTE, "spec.tcp", "Invalid value"},
+    {"DelegateDelegatingAgain", "vs", "  http:\n  - delegate: {name: other}\n", "spec.http[0].delegate",
+     "Invalid value"},
     {"WildcardHostForMesh", "vs", "  hosts: ['*']\n  http:\n" ONLY_ROUTE, "spec.hosts[0]",
      "Invalid value"},
     {"BadHostName", "vs", "  hosts: ['bad_host!']\n  http:\n" ONLY_ROUTE, "spec.hosts[0]",
@@ -374,6 +381,32 @@ TEST_P(InvalidObjectTest, IsRejectedWithFieldAndReason) {
   EXPECT_TRUE(found) << "expected " << c.field << ": " << c.reason << "\nin:\n"
                      << text << "\ngot:\n"
                      << dump;
+}
+
+// Istio reads a VirtualService without hosts as a delegate (VirtualService chaining): valid when
+// a root VirtualService refers to it.
+TEST(InvalidObjectTest, HostlessVirtualServiceIsValidAsADelegate) {
+  Case c{"Delegate", "vs", "  http:\n" ONLY_ROUTE, "", ""};
+  const std::string root =
+      "---\napiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: root, namespace: other}\n"
+      "spec:\n  hosts: [reviews.default.svc.cluster.local]\n  http:\n"
+      "  - delegate: {name: bad, namespace: test}\n";
+  ParseResult r = ParseDocuments(Wrap(c) + root, "table.yaml");
+  std::string dump;
+  for (const auto& d : r.diagnostics) dump += d.ToString() + "\n";
+  EXPECT_TRUE(r.ok()) << dump;
+  ASSERT_EQ(r.config.virtual_services.size(), 2u);
+}
+
+// Alone, the same hostless VirtualService is an error that names the missing delegation.
+TEST(InvalidObjectTest, HostlessVirtualServiceWithoutARootIsRejected) {
+  Case c{"Delegate", "vs", "  http:\n" ONLY_ROUTE, "", ""};
+  ParseResult r = ParseDocuments(Wrap(c), "table.yaml");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].field, "spec.hosts");
+  EXPECT_NE(r.diagnostics[0].message.find("no VirtualService in the config delegates to"), std::string::npos)
+      << r.diagnostics[0].message;
+  EXPECT_TRUE(r.config.virtual_services.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, InvalidObjectTest, ::testing::ValuesIn(kCases),

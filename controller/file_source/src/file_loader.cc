@@ -47,7 +47,7 @@ void LoadFile(const std::string& path, model::ParseResult& total) {
     total.diagnostics.push_back(PathError(path, "read error"));
     return;
   }
-  AddParsed(total, model::ParseDocuments(buf.str(), path));
+  AddParsed(total, model::ParseDocuments(buf.str(), path, {.cross_object_checks = false}));
 }
 
 void LoadDirectory(const std::string& dir, model::ParseResult& total) {
@@ -80,7 +80,7 @@ model::ParseResult LoadPaths(const std::vector<std::string>& paths) {
   for (const std::string& path : paths) {
     if (path == "-") {
       std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-      AddParsed(total, model::ParseDocuments(text, "-"));
+      AddParsed(total, model::ParseDocuments(text, "-", {.cross_object_checks = false}));
       continue;
     }
     std::error_code ec;
@@ -93,6 +93,8 @@ model::ParseResult LoadPaths(const std::vector<std::string>& paths) {
       LoadFile(path, total);
     }
   }
+  // Delegates and their roots may sit in different files: check once over everything.
+  model::CheckCrossObjectRules(&total);
   return total;
 }
 

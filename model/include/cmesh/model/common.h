@@ -24,6 +24,7 @@ struct Origin {
   std::string file;
   int line = 0;
   uint64_t content_hash = 0;
+  int spec_line = 0;  // line of `spec:`, for problems found later about a field it lacks; 0 unknown
 };
 
 struct ObjectMeta {

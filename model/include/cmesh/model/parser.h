@@ -19,10 +19,22 @@ struct ParseResult {
   bool ok() const { return !HasErrors(diagnostics); }
 };
 
+struct ParseOptions {
+  // Apply CheckCrossObjectRules to the result. A loader that merges several texts turns this off
+  // and checks the merged result once instead.
+  bool cross_object_checks = true;
+};
+
 // Parses every document in `text` (YAML with `---` separators, a JSON object, or a Kubernetes
 // `List` / `kind: ...List` whose items are decoded one by one), validates each object, and reports
 // malformed YAML with the file and line. Unsupported kinds (Gateway, ServiceEntry, Sidecar, ...)
 // produce a "not supported yet" warning and are skipped. `file_name` only labels diagnostics.
-ParseResult ParseDocuments(std::string_view text, std::string_view file_name);
+ParseResult ParseDocuments(std::string_view text, std::string_view file_name, ParseOptions options = {});
+
+// Rules that need the whole config rather than one object. A VirtualService without hosts is valid
+// only as a delegate (Istio's VirtualService chaining): some other VirtualService of the config
+// must name it in an http[].delegate. Otherwise it is rejected ("spec.hosts: Required value") and
+// moved out of the config, like every invalid object.
+void CheckCrossObjectRules(ParseResult* result);
 
 }  // namespace cmesh::model
