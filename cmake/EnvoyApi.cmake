@@ -24,7 +24,9 @@ set(CMESH_ENVOY_API_ROOTS
     envoy/extensions/filters/http/cors/v3/cors.proto
     envoy/extensions/filters/listener/original_dst/v3/original_dst.proto
     envoy/extensions/filters/listener/http_inspector/v3/http_inspector.proto
-    envoy/extensions/upstreams/http/v3/http_protocol_options.proto)
+    envoy/extensions/upstreams/http/v3/http_protocol_options.proto
+    envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto
+    envoy/extensions/retry/priority/previous_priorities/v3/previous_priorities_config.proto)
 
 function(cmesh_fetch_xds_tarball out_var)
   if(DEFINED ENV{CMESH_CACHE_DIR})
