@@ -42,6 +42,17 @@ uint32_t GrpcCode(const std::string& name) {
   return it == kCodes.end() ? 2 : it->second;
 }
 
+std::string Join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& s : items) {
+    if (!out.empty()) out += ",";
+    out += s;
+  }
+  return out;
+}
+
+}  // namespace
+
 void SetStringMatcher(const model::StringMatch& m, envoy::type::matcher::v3::StringMatcher* out) {
   switch (m.kind) {
     case model::StringMatch::Kind::kExact:
@@ -58,17 +69,6 @@ void SetStringMatcher(const model::StringMatch& m, envoy::type::matcher::v3::Str
       break;
   }
 }
-
-std::string Join(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& s : items) {
-    if (!out.empty()) out += ",";
-    out += s;
-  }
-  return out;
-}
-
-}  // namespace
 
 envoy::config::route::v3::RetryPolicy DefaultRetryPolicy() {
   envoy::config::route::v3::RetryPolicy policy;

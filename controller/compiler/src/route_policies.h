@@ -15,6 +15,10 @@ inline constexpr char kFaultFilter[] = "envoy.filters.http.fault";
 inline constexpr char kCorsFilter[] = "envoy.filters.http.cors";
 inline constexpr char kRouterFilter[] = "envoy.filters.http.router";
 
+// exact/prefix/regex as Envoy's StringMatcher. The empty match (kAny) becomes the regex ".*", which
+// matches every value; callers that mean "present" (header and query matchers) use present_match.
+void SetStringMatcher(const model::StringMatch& m, envoy::type::matcher::v3::StringMatcher* out);
+
 // Istio's default: 2 retries on connect-failure,refused-stream,unavailable,cancelled,
 // retriable-status-codes (503), preferring hosts not tried yet (previous_hosts predicate, 5
 // host selection attempts).

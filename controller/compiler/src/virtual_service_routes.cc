@@ -16,22 +16,6 @@ using envoy::config::route::v3::HeaderMatcher;
 using envoy::config::route::v3::Route;
 using envoy::config::route::v3::RouteAction;
 
-void SetStringMatch(const model::StringMatch& m, envoy::type::matcher::v3::StringMatcher* out) {
-  switch (m.kind) {
-    case model::StringMatch::Kind::kExact:
-      out->set_exact(m.value);
-      break;
-    case model::StringMatch::Kind::kPrefix:
-      out->set_prefix(m.value);
-      break;
-    case model::StringMatch::Kind::kRegex:
-      out->mutable_safe_regex()->set_regex(m.value);
-      break;
-    case model::StringMatch::Kind::kAny:
-      break;
-  }
-}
-
 // An empty StringMatch means "present", as Istio reads it.
 void AddHeaderMatcher(const std::string& name, const model::StringMatch& m, bool invert,
                       envoy::config::route::v3::RouteMatch* match) {
@@ -40,7 +24,7 @@ void AddHeaderMatcher(const std::string& name, const model::StringMatch& m, bool
   if (m.kind == model::StringMatch::Kind::kAny) {
     h->set_present_match(true);
   } else {
-    SetStringMatch(m, h->mutable_string_match());
+    SetStringMatcher(m, h->mutable_string_match());
   }
   if (invert) h->set_invert_match(true);
 }
@@ -88,7 +72,7 @@ void TranslateMatch(const model::HTTPMatchRequest* m, envoy::config::route::v3::
     if (sm.kind == model::StringMatch::Kind::kAny) {
       q->set_present_match(true);
     } else {
-      SetStringMatch(sm, q->mutable_string_match());
+      SetStringMatcher(sm, q->mutable_string_match());
     }
   }
 }
