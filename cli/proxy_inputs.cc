@@ -1,7 +1,10 @@
 #include "proxy_inputs.h"
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <ostream>
+#include <utility>
 
 #include "cmesh/compiler/compiler.h"
 #include "cmesh/file_source/file_loader.h"
@@ -43,7 +46,15 @@ std::optional<model::Labels> ParseLabels(const std::string& text, std::string* e
 }
 
 void PrintDiagnostics(const std::vector<model::Diagnostic>& diagnostics, std::ostream& err) {
-  for (const auto& d : diagnostics) err << d.ToString() << "\n";
+  // Files in the order they were loaded, and each file's problems in line order.
+  std::map<std::string, size_t> file_rank;
+  for (const auto& d : diagnostics) file_rank.emplace(d.object.file, file_rank.size());
+  std::vector<const model::Diagnostic*> sorted;
+  for (const auto& d : diagnostics) sorted.push_back(&d);
+  std::stable_sort(sorted.begin(), sorted.end(), [&](const model::Diagnostic* a, const model::Diagnostic* b) {
+    return std::pair(file_rank[a->object.file], a->object.line) < std::pair(file_rank[b->object.file], b->object.line);
+  });
+  for (const auto* d : sorted) err << d->ToString() << "\n";
 }
 
 std::optional<ProxyInputs> LoadProxyInputs(const Args& args, std::ostream& err, int* exit_code) {

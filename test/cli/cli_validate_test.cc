@@ -65,3 +65,34 @@ TEST(CliValidateTest, BookinfoNetworkingAndPlatformAreValid) {
 
 }  // namespace
 }  // namespace cmesh::testing
+
+namespace cmesh::testing {
+namespace {
+
+// Problems are listed in the order of the lines they are on, whatever order the checks ran in.
+TEST(CliValidateOrderTest, ErrorsOfAFileComeInLineOrder) {
+  const std::string vs =
+      "apiVersion: networking.istio.io/v1\n"
+      "kind: VirtualService\n"
+      "metadata: {name: broken, namespace: shop}\n"
+      "spec:\n"
+      "  hosts: [catalog]\n"
+      "  http:\n"
+      "  - timeout: 0.1ms\n"                              // line 7
+      "    fault: {abort: {httpStatus: 700}}\n"           // line 8
+      "    route:\n"
+      "    - destination: {host: \"*\"}\n";               // line 10
+  auto r = RunCmeshctl({"validate", "-f", "-"}, vs);
+  EXPECT_EQ(r.exit_code, 1);
+  const size_t l7 = r.err.find("-:7: error:");
+  const size_t l8 = r.err.find("-:8: error:");
+  const size_t l10 = r.err.find("-:10: error:");
+  ASSERT_NE(l7, std::string::npos) << r.err;
+  ASSERT_NE(l8, std::string::npos) << r.err;
+  ASSERT_NE(l10, std::string::npos) << r.err;
+  EXPECT_LT(l7, l8);
+  EXPECT_LT(l8, l10);
+}
+
+}  // namespace
+}  // namespace cmesh::testing
