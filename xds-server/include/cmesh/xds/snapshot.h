@@ -1,0 +1,55 @@
+// An immutable set of resources for one group of proxies: per type, resources by name and a
+// version for the type's whole set. Streams hold a SnapshotPtr, so a snapshot lives as long as
+// some stream still sends from it, and its resources live as long as some snapshot holds them.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cmesh/xds/resource.h"
+
+namespace cmesh::xds {
+
+class Snapshot {
+ public:
+  using ResourceMap = std::map<std::string, ResourcePtr, std::less<>>;
+
+  const ResourceMap& Resources(ResourceType type) const { return resources_[Index(type)]; }
+  // Digest of the type's (name, version) pairs; sent as version_info.
+  const std::string& Version(ResourceType type) const { return versions_[Index(type)]; }
+  // nullptr when absent.
+  ResourcePtr Find(ResourceType type, std::string_view name) const;
+
+  // Every RDS name a listener loads has its RouteConfiguration, and every EDS cluster has its
+  // ClusterLoadAssignment: a client would otherwise wait (and warm) forever. Empty when consistent.
+  std::vector<std::string> CheckConsistency() const;
+
+ private:
+  friend class SnapshotBuilder;
+  std::array<ResourceMap, kResourceTypeCount> resources_;
+  std::array<std::string, kResourceTypeCount> versions_;
+};
+
+using SnapshotPtr = std::shared_ptr<const Snapshot>;
+
+class SnapshotBuilder {
+ public:
+  // False (and the resource is not added) when the type already holds that name.
+  bool Add(ResourcePtr resource);
+  // Overrides the computed version of a type's set (e.g. with the compiler's own digest).
+  void SetVersion(ResourceType type, std::string version);
+  // Names added twice, as "LDS: duplicate resource name X".
+  const std::vector<std::string>& errors() const { return errors_; }
+
+  SnapshotPtr Build() &&;
+
+ private:
+  Snapshot snapshot_;
+  std::array<bool, kResourceTypeCount> version_set_{};
+  std::vector<std::string> errors_;
+};
+
+}  // namespace cmesh::xds
