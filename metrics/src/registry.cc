@@ -12,18 +12,6 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kHistogramSuffixes = {"_bucket", "_sum", "_count"};
 
-std::string_view TypeName(MetricType type) {
-  switch (type) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kHistogram:
-      return "histogram";
-  }
-  return "?";
-}
-
 // Empty when the definition is acceptable on its own; otherwise what is wrong with it.
 std::string CheckDefinition(std::string_view name, MetricType type,
                             const std::vector<std::string>& label_names, std::vector<double>* bounds) {
@@ -76,7 +64,7 @@ Registration<F> Registry::Add(std::string_view name, std::string_view help, Metr
   std::lock_guard lock(mu_);
   if (auto it = families_.find(name); it != families_.end()) {
     if (!SameDefinition(*it->second, help, type, label_names, bounds)) {
-      out.error = metric + ": already registered as a " + std::string(TypeName(it->second->type())) +
+      out.error = metric + ": already registered as a " + std::string(MetricTypeName(it->second->type())) +
                   " with a different definition (type, help, label names or buckets)";
       return out;
     }

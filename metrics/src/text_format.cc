@@ -63,17 +63,6 @@ void AppendEscaped(std::string_view s, bool escape_quote, std::string* out) {
   }
 }
 
-std::string_view TypeKeyword(MetricType type) {
-  switch (type) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kHistogram:
-      return "histogram";
-  }
-  return "untyped";
-}
 
 // `{a="x",b="y"}` plus, for buckets, the le label last; nothing at all when there are no labels.
 void AppendLabels(const FamilySnapshot& family, const SeriesSnapshot& series, const std::string* le,
@@ -114,7 +103,7 @@ void AppendFamily(const FamilySnapshot& f, std::string* out) {
     *out += '\n';
   }
   *out += "# TYPE " + f.name + ' ';
-  *out += TypeKeyword(f.type);
+  *out += MetricTypeName(f.type);
   *out += '\n';
   for (const SeriesSnapshot& s : f.series) {
     if (f.type != MetricType::kHistogram) {
@@ -176,6 +165,18 @@ std::string RenderText(std::span<const FamilySnapshot> families) {
 std::string RenderText(const Registry& registry) {
   const std::vector<FamilySnapshot> families = registry.Snapshot();
   return RenderText(families);
+}
+
+std::string_view MetricTypeName(MetricType type) {
+  switch (type) {
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+  }
+  return "untyped";
 }
 
 }  // namespace cmesh::metrics

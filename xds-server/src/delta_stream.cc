@@ -71,19 +71,8 @@ std::vector<DeltaResponse> DeltaStream::OnSnapshot(SnapshotPtr snapshot) {
 }
 
 void DeltaStream::RecordAckOrNack(ResourceType type, const DeltaDiscoveryRequest& request) {
-  TypeStatus& type_status = status_.types[Index(type)];
-  TimePoint now = clock_.Now();
-  if (request.has_error_detail()) {
-    ++type_status.nacks;
-    status_.last_nack =
-        NackRecord{type, type_status.sent_version, request.response_nonce(), request.error_detail().message(), now};
-    if (callbacks_) callbacks_->OnNack(status_, *status_.last_nack);
-    return;
-  }
-  ++type_status.acks;
-  type_status.acked_version = type_status.sent_version;
-  type_status.acked_at = now;
-  if (callbacks_) callbacks_->OnAck(status_, type, type_status.acked_version, now);
+  RecordReply(status_, type, request.response_nonce(), request.has_error_detail() ? &request.error_detail() : nullptr,
+              clock_.Now(), callbacks_);
 }
 
 std::optional<DeltaResponse> DeltaStream::Respond(ResourceType type, Parts parts) {

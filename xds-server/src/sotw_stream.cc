@@ -56,21 +56,8 @@ std::vector<SotwResponse> SotwStream::OnSnapshot(SnapshotPtr snapshot) {
 }
 
 void SotwStream::RecordAckOrNack(ResourceType type, const DiscoveryRequest& request) {
-  TypeStatus& type_status = status_.types[Index(type)];
-  TimePoint now = clock_.Now();
-  // A NACK may carry the new version (gRPC keeps the valid part of a response), so only
-  // error_detail tells a NACK from an ACK.
-  if (request.has_error_detail()) {
-    ++type_status.nacks;
-    status_.last_nack =
-        NackRecord{type, type_status.sent_version, request.response_nonce(), request.error_detail().message(), now};
-    if (callbacks_) callbacks_->OnNack(status_, *status_.last_nack);
-    return;
-  }
-  ++type_status.acks;
-  type_status.acked_version = type_status.sent_version;
-  type_status.acked_at = now;
-  if (callbacks_) callbacks_->OnAck(status_, type, type_status.acked_version, now);
+  RecordReply(status_, type, request.response_nonce(), request.has_error_detail() ? &request.error_detail() : nullptr,
+              clock_.Now(), callbacks_);
 }
 
 std::optional<SotwResponse> SotwStream::Respond(ResourceType type) {

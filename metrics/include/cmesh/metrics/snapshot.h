@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cmesh/metrics/histogram.h"
@@ -10,6 +11,9 @@
 namespace cmesh::metrics {
 
 enum class MetricType { kCounter, kGauge, kHistogram };
+
+// "counter", "gauge" or "histogram": the exposition format's TYPE keyword.
+std::string_view MetricTypeName(MetricType type);
 
 struct SeriesSnapshot {
   std::vector<std::string> label_values;  // same order as FamilySnapshot::label_names

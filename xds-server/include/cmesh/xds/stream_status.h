@@ -10,6 +10,7 @@
 #include "cmesh/xds/clock.h"
 #include "cmesh/xds/resource_type.h"
 #include "envoy/config/core/v3/base.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace cmesh::xds {
 
@@ -55,5 +56,12 @@ class StreamCallbacks {
   virtual void OnAck(const StreamStatus& status, ResourceType type, const std::string& version, TimePoint at) {}
   virtual void OnNack(const StreamStatus& status, const NackRecord& nack) {}
 };
+
+// Records the client's answer to the latest response of `type`: a NACK when it carries
+// error_detail (a NACK may repeat the new version, since gRPC keeps the valid part of a response,
+// so only error_detail tells the two apart), else an ACK of the version sent. Calls `callbacks`
+// (which may be null) after updating `status`.
+void RecordReply(StreamStatus& status, ResourceType type, const std::string& nonce,
+                 const google::rpc::Status* error_detail, TimePoint now, StreamCallbacks* callbacks);
 
 }  // namespace cmesh::xds
