@@ -17,6 +17,11 @@ struct ProxyNode {
   std::string ns;        // default
   std::string domain;    // default.svc.cluster.local
   model::Labels labels;  // the workload's labels (sourceLabels and workloadSelector use them)
+  // Node metadata GENERATOR, as the client's bootstrap sets it (empty when absent). Istio's
+  // convention: "grpc" marks a proxyless gRPC client (see grpc_proxyless.h), which gets
+  // CompileProxylessGrpc's output instead of a sidecar's. ParseNodeId leaves it empty; the xDS
+  // server fills it from the request's node metadata. Compile() ignores it.
+  std::string generator;
 };
 
 // Parses `sidecar~IP~POD.NS~NS.svc.cluster.local`. On failure returns nullopt and says why in
