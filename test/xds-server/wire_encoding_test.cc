@@ -89,5 +89,38 @@ TEST(WireEncodingTest, LargeResourcesKeepCorrectLengthPrefixes) {
   EXPECT_EQ(Encode(sotw), ToProto(sotw).SerializeAsString());
 }
 
+std::string Joined(const std::vector<WirePiece>& pieces) {
+  std::string out;
+  for (const WirePiece& piece : pieces) out.append(piece.bytes());
+  return out;
+}
+
+TEST(WireEncodingTest, PiecesJoinToTheSameBytesWhateverIsShared) {
+  SnapshotPtr snapshot = MeshSnapshot({{"a", "10.0.0.1"}, {"b", "10.0.0.2"}});
+  DeltaResponse delta{ResourceType::kEndpoint, "v", "n",
+                      {snapshot->Find(ResourceType::kEndpoint, "a"), snapshot->Find(ResourceType::kEndpoint, "b")},
+                      {"gone", ""}};
+  for (std::size_t share_from : {std::size_t{0}, std::size_t{1}, kShareValuesFrom, SIZE_MAX}) {
+    EXPECT_EQ(Joined(EncodePieces(SampleSotw(), share_from)), ToProto(SampleSotw()).SerializeAsString()) << share_from;
+    EXPECT_EQ(Joined(EncodePieces(delta, share_from)), ToProto(delta).SerializeAsString()) << share_from;
+  }
+}
+
+TEST(WireEncodingTest, LargeValuesAreViewedInPlaceNotCopied) {
+  SnapshotPtr snapshot = MeshSnapshot({{"a", "10.0.0.1"}});
+  ResourcePtr resource = snapshot->Find(ResourceType::kCluster, "a");
+  SotwResponse response{ResourceType::kCluster, "v", "n", {resource}};
+  // Shared from 1 byte: the value becomes a piece viewing the resource's own string.
+  std::vector<WirePiece> pieces = EncodePieces(response, 1);
+  ASSERT_EQ(pieces.size(), 3u);  // version + Any header, the value, type_url + nonce
+  EXPECT_EQ(pieces[1].owner, resource);
+  EXPECT_EQ(pieces[1].shared.data(), resource->body.value().data());
+  EXPECT_EQ(pieces[1].shared.size(), resource->body.value().size());
+  // Below the threshold everything is copied into a single piece.
+  std::vector<WirePiece> copied = EncodePieces(response, SIZE_MAX);
+  ASSERT_EQ(copied.size(), 1u);
+  EXPECT_EQ(copied[0].owner, nullptr);
+}
+
 }  // namespace
 }  // namespace cmesh::xds

@@ -1,9 +1,10 @@
 #include "cmesh/xds/wire_encoding.h"
 
 #include <cstdint>
+#include <string_view>
+#include <utility>
 
 #include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 
 namespace cmesh::xds {
 namespace {
@@ -20,13 +21,6 @@ constexpr int kDeltaSystemVersion = 1, kDeltaResources = 2, kDeltaTypeUrl = 4, k
 constexpr int kResourceVersion = 1, kResourceBody = 2, kResourceName = 3;
 constexpr int kAnyTypeUrl = 1, kAnyValue = 2;
 
-void WriteString(CodedOutputStream& out, int field, std::string_view value) {
-  if (value.empty()) return;  // proto3 omits default scalars
-  out.WriteTag(LengthDelimitedTag(field));
-  out.WriteVarint32(static_cast<std::uint32_t>(value.size()));
-  out.WriteRaw(value.data(), static_cast<int>(value.size()));
-}
-
 std::size_t StringFieldSize(int field, std::string_view value) {
   if (value.empty()) return 0;
   return CodedOutputStream::VarintSize32(LengthDelimitedTag(field)) +
@@ -37,26 +31,64 @@ std::size_t AnySize(const google::protobuf::Any& any) {
   return StringFieldSize(kAnyTypeUrl, any.type_url()) + StringFieldSize(kAnyValue, any.value());
 }
 
-// An embedded message header, then the message's fields.
-void WriteMessageHeader(CodedOutputStream& out, int field, std::size_t size) {
-  out.WriteTag(LengthDelimitedTag(field));
-  out.WriteVarint32(static_cast<std::uint32_t>(size));
-}
+// Appends to an owned piece; a large resource value becomes a piece of its own that views the
+// resource's bytes. With share_from = SIZE_MAX everything lands in one owned piece.
+class PieceWriter {
+ public:
+  explicit PieceWriter(std::size_t share_from) : share_from_(share_from) {}
 
-void WriteAny(CodedOutputStream& out, int field, const google::protobuf::Any& any) {
-  WriteMessageHeader(out, field, AnySize(any));
-  WriteString(out, kAnyTypeUrl, any.type_url());
-  WriteString(out, kAnyValue, any.value());
-}
-
-template <typename Fn>
-std::string WithStream(Fn&& fn) {
-  std::string out;
-  {
-    google::protobuf::io::StringOutputStream stream(&out);
-    CodedOutputStream coded(&stream);
-    fn(coded);
+  void Varint(std::uint32_t value) {
+    while (value >= 0x80) {
+      current_.push_back(static_cast<char>((value & 0x7f) | 0x80));
+      value >>= 7;
+    }
+    current_.push_back(static_cast<char>(value));
   }
+  void Header(int field, std::size_t size) {
+    Varint(LengthDelimitedTag(field));
+    Varint(static_cast<std::uint32_t>(size));
+  }
+  // A string field; proto3 omits empty scalars, repeated strings keep empty elements.
+  void String(int field, std::string_view value, bool keep_empty = false) {
+    if (value.empty() && !keep_empty) return;
+    Header(field, value.size());
+    current_.append(value);
+  }
+  void Any(int field, const ResourcePtr& resource) {
+    const google::protobuf::Any& any = resource->body;
+    Header(field, AnySize(any));
+    String(kAnyTypeUrl, any.type_url());
+    const std::string& value = any.value();
+    if (value.empty() || value.size() < share_from_) {
+      String(kAnyValue, value);
+      return;
+    }
+    Header(kAnyValue, value.size());
+    Flush();
+    pieces_.push_back(WirePiece{{}, value, resource});
+  }
+
+  std::vector<WirePiece> Take() && {
+    Flush();
+    return std::move(pieces_);
+  }
+
+ private:
+  void Flush() {
+    if (current_.empty()) return;
+    pieces_.push_back(WirePiece{std::move(current_), {}, nullptr});
+    current_.clear();
+  }
+
+  std::size_t share_from_;
+  std::string current_;
+  std::vector<WirePiece> pieces_;
+};
+
+std::string Join(std::vector<WirePiece> pieces) {
+  if (pieces.size() == 1 && !pieces[0].owner) return std::move(pieces[0].owned);
+  std::string out;
+  for (const WirePiece& piece : pieces) out.append(piece.bytes());
   return out;
 }
 
@@ -86,38 +118,37 @@ envoy::service::discovery::v3::DeltaDiscoveryResponse ToProto(const DeltaRespons
   return proto;
 }
 
-std::string Encode(const SotwResponse& response) {
-  return WithStream([&](CodedOutputStream& out) {
-    WriteString(out, kSotwVersionInfo, response.version_info);
-    for (const ResourcePtr& resource : response.resources) WriteAny(out, kSotwResources, resource->body);
-    WriteString(out, kSotwTypeUrl, TypeUrl(response.type));
-    WriteString(out, kSotwNonce, response.nonce);
-  });
+std::vector<WirePiece> EncodePieces(const SotwResponse& response, std::size_t share_from) {
+  PieceWriter out(share_from);
+  // Fields in field-number order, as protobuf writes them: byte-identical output.
+  out.String(kSotwVersionInfo, response.version_info);
+  for (const ResourcePtr& resource : response.resources) out.Any(kSotwResources, resource);
+  out.String(kSotwTypeUrl, TypeUrl(response.type));
+  out.String(kSotwNonce, response.nonce);
+  return std::move(out).Take();
 }
 
-std::string Encode(const DeltaResponse& response) {
-  return WithStream([&](CodedOutputStream& out) {
-    WriteString(out, kDeltaSystemVersion, response.system_version_info);
-    for (const ResourcePtr& resource : response.resources) {
-      std::size_t any_size = AnySize(resource->body);
-      std::size_t size = StringFieldSize(kResourceVersion, resource->version) +
-                         CodedOutputStream::VarintSize32(LengthDelimitedTag(kResourceBody)) +
-                         CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(any_size)) + any_size +
-                         StringFieldSize(kResourceName, resource->name);
-      WriteMessageHeader(out, kDeltaResources, size);
-      WriteString(out, kResourceVersion, resource->version);
-      WriteAny(out, kResourceBody, resource->body);
-      WriteString(out, kResourceName, resource->name);
-    }
-    WriteString(out, kDeltaTypeUrl, TypeUrl(response.type));
-    WriteString(out, kDeltaNonce, response.nonce);
-    for (const std::string& name : response.removed) {
-      // Repeated strings keep empty elements on the wire.
-      out.WriteTag(LengthDelimitedTag(kDeltaRemoved));
-      out.WriteVarint32(static_cast<std::uint32_t>(name.size()));
-      out.WriteRaw(name.data(), static_cast<int>(name.size()));
-    }
-  });
+std::vector<WirePiece> EncodePieces(const DeltaResponse& response, std::size_t share_from) {
+  PieceWriter out(share_from);
+  out.String(kDeltaSystemVersion, response.system_version_info);
+  for (const ResourcePtr& resource : response.resources) {
+    std::size_t any_size = AnySize(resource->body);
+    std::size_t size = StringFieldSize(kResourceVersion, resource->version) +
+                       CodedOutputStream::VarintSize32(LengthDelimitedTag(kResourceBody)) +
+                       CodedOutputStream::VarintSize32(static_cast<std::uint32_t>(any_size)) + any_size +
+                       StringFieldSize(kResourceName, resource->name);
+    out.Header(kDeltaResources, size);
+    out.String(kResourceVersion, resource->version);
+    out.Any(kResourceBody, resource);
+    out.String(kResourceName, resource->name);
+  }
+  out.String(kDeltaTypeUrl, TypeUrl(response.type));
+  out.String(kDeltaNonce, response.nonce);
+  for (const std::string& name : response.removed) out.String(kDeltaRemoved, name, /*keep_empty=*/true);
+  return std::move(out).Take();
 }
+
+std::string Encode(const SotwResponse& response) { return Join(EncodePieces(response, SIZE_MAX)); }
+std::string Encode(const DeltaResponse& response) { return Join(EncodePieces(response, SIZE_MAX)); }
 
 }  // namespace cmesh::xds
