@@ -1,0 +1,30 @@
+// Command-line flags of cmesh-pilot, with Istio's default ports.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace cmesh::pilot {
+
+struct Flags {
+  std::string config_dir;
+  int xds_port = 15010;
+  int monitoring_port = 15014;
+  int debug_port = 8080;
+  std::string listen_address = "0.0.0.0";
+  std::chrono::milliseconds debounce_quiet{100};
+  std::chrono::milliseconds debounce_max{1000};
+  std::string log_level = "info";  // debug, info, warn, error
+  std::string log_format = "text";  // text, json
+  bool help = false;
+};
+
+// nullopt (and *error) on an unknown flag, a missing value or a bad value.
+std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::string* error);
+std::string Usage();
+// "100ms", "1s", "2m" or a bare number of milliseconds.
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text);
+
+}  // namespace cmesh::pilot

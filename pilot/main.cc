@@ -1,0 +1,224 @@
+// cmesh-pilot in file mode: a watched config directory compiled into per-group snapshots and
+// served over ADS, with /ready and /debug/* on the debug port and /metrics on the monitoring port.
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cmesh/compiler/compiler.h"
+#include "cmesh/compiler/proxy_node.h"
+#include "cmesh/metrics/registry.h"
+#include "cmesh/metrics/text_format.h"
+#include "cmesh/pipeline/config_dir_source.h"
+#include "cmesh/pipeline/push_pipeline.h"
+#include "cmesh/pipeline/scheduler.h"
+#include "cmesh/xds/resource_interner.h"
+#include "cmesh/xds/session_registry.h"
+#include "cmesh/xds/snapshot_cache.h"
+#include "cmesh/xds/xds_grpc_server.h"
+#include "flags.h"
+#include "http_server.h"
+#include "logger.h"
+#include "pilot_metrics.h"
+#include "resource_output.h"
+
+namespace cmesh::pilot {
+namespace {
+
+// The proxy a stream's node describes: its id, plus the LABELS and GENERATOR metadata Istio's
+// bootstrap puts there.
+std::optional<compiler::ProxyNode> ProxyFromNode(const envoy::config::core::v3::Node& node, std::string* error) {
+  auto proxy = compiler::ParseNodeId(node.id(), error);
+  if (!proxy) return std::nullopt;
+  const auto& fields = node.metadata().fields();
+  if (auto labels = fields.find("LABELS");
+      labels != fields.end() && labels->second.kind_case() == google::protobuf::Value::kStructValue) {
+    for (const auto& [key, value] : labels->second.struct_value().fields()) {
+      if (value.kind_case() == google::protobuf::Value::kStringValue) proxy->labels[key] = value.string_value();
+    }
+  }
+  if (auto generator = fields.find("GENERATOR");
+      generator != fields.end() && generator->second.kind_case() == google::protobuf::Value::kStringValue) {
+    proxy->generator = generator->second.string_value();
+  }
+  return proxy;
+}
+
+HttpResponse Json(int status, const nlohmann::json& body) {
+  return {status, "application/json", body.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"};
+}
+
+HttpResponse Text(int status, std::string body) { return {status, "text/plain; charset=utf-8", std::move(body)}; }
+
+nlohmann::json SyncEntry(const xds::SessionSummary& session) {
+  nlohmann::json entry;
+  entry["node_id"] = session.status.node ? session.status.node->id() : "";
+  entry["group"] = session.group_key;
+  for (xds::ResourceType type : xds::kPushOrder) {
+    const xds::TypeStatus& t = session.status.For(type);
+    entry[std::string(xds::ShortName(type))] = {{"sent", t.sent_version}, {"acked", t.acked_version},
+                                                {"nonce", t.sent_nonce},  {"responses", t.responses},
+                                                {"acks", t.acks},         {"nacks", t.nacks}};
+  }
+  if (session.status.last_nack) {
+    const auto& nack = *session.status.last_nack;
+    entry["last_nack"] = {{"type", std::string(xds::ShortName(nack.type))},
+                          {"version", nack.rejected_version},
+                          {"nonce", nack.nonce},
+                          {"message", nack.message}};
+  } else {
+    entry["last_nack"] = nullptr;
+  }
+  return entry;
+}
+
+int Run(const Flags& flags) {
+  ConfigureLogging(flags.log_level, flags.log_format == "json");
+
+  // Signals are taken by sigwait on this thread only; every thread started below inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  metrics::Registry registry;
+  PilotMetrics pilot_metrics(registry);
+  xds::SnapshotCache cache;
+  xds::ResourceInterner interner;
+  pipeline::ThreadScheduler scheduler;
+  CountingPublisher publisher(cache, pilot_metrics);
+  pipeline::PushPipelineOptions pipeline_options;
+  pipeline::PushPipeline push_pipeline(publisher, interner, scheduler, pipeline_options);
+
+  auto on_diagnostics = [&](const std::vector<model::Diagnostic>& diagnostics) {
+    for (const auto& d : diagnostics) {
+      Log(d.severity == model::Severity::kError ? LogLevel::kError : LogLevel::kWarn, d.ToString());
+    }
+    pilot_metrics.SetDiagnostics(diagnostics);
+  };
+  std::string error;
+  auto source = pipeline::ConfigDirSource::Start(
+      flags.config_dir, push_pipeline, scheduler,
+      pipeline::DebounceOptions{flags.debounce_quiet, flags.debounce_max}, on_diagnostics, &error);
+  if (!source) {
+    Log(LogLevel::kError, "cannot watch --config-dir " + flags.config_dir + ": " + error);
+    return 1;
+  }
+  if (auto config = source->config()) pilot_metrics.SetConfig(*config);
+  Log(LogLevel::kInfo, "config loaded from " + flags.config_dir);
+
+  xds::SessionRegistry sessions;
+  MetricsCallbacks callbacks(pilot_metrics, push_pipeline);
+  auto group_key = [&](const envoy::config::core::v3::Node& node) -> std::string {
+    std::string why;
+    auto proxy = ProxyFromNode(node, &why);
+    if (!proxy) {
+      // No group: the stream gets nothing, which is what an unidentifiable proxy should get.
+      Log(LogLevel::kWarn, "proxy with bad node id \"" + node.id() + "\": " + why);
+      return "invalid-node:" + node.id();
+    }
+    std::string key = push_pipeline.RegisterProxy(*proxy);
+    callbacks.RememberGroup(node.id(), key);
+    return key;
+  };
+  xds::XdsGrpcServer xds_server(cache, sessions, group_key, &callbacks);
+  xds::XdsGrpcServerOptions xds_options;
+  xds_options.address = flags.listen_address;
+  xds_options.port = flags.xds_port;
+  xds_options.log = [](std::string_view line) { Log(LogLevel::kInfo, line); };
+  if (!xds_server.Start(xds_options, &error)) {
+    Log(LogLevel::kError, "xDS server: " + error);
+    return 1;
+  }
+  Log(LogLevel::kInfo, "xds listening on " + flags.listen_address + ":" + std::to_string(xds_server.port()));
+
+  std::atomic<bool> ready{false};
+  HttpServer debug_server([&](const HttpRequest& request) -> HttpResponse {
+    if (request.path == "/ready") {
+      return ready ? Text(200, "ready\n") : Text(503, "not ready\n");
+    }
+    if (request.path == "/debug/syncz") {
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& session : sessions.List()) list.push_back(SyncEntry(session));
+      return Json(200, list);
+    }
+    if (request.path == "/debug/config_dump") {
+      auto id = request.query.find("proxyID");
+      if (id == request.query.end()) return Text(400, "missing proxyID\n");
+      std::string why;
+      auto proxy = compiler::ParseNodeId(id->second, &why);
+      if (!proxy) return Text(400, "bad proxyID: " + why + "\n");
+      // The pod's labels, as Istio takes them from the pod of a proxy that may not be connected.
+      if (auto config = source->config()) {
+        for (const auto& pod : config->pods) {
+          if (pod.meta.name == proxy->pod_name && pod.meta.ns == proxy->ns) proxy->labels = pod.meta.labels;
+        }
+      }
+      auto index = push_pipeline.index();
+      if (!index) return Text(503, "no config yet\n");
+      auto resources = compiler::Compile(*index, *proxy, pipeline_options.mesh);
+      auto json = cli::ResourcesToJson(resources, &why);
+      if (!json) return Text(500, "cannot render: " + why + "\n");
+      return {200, "application/json", *json};
+    }
+    return Text(404, "not found\n");
+  });
+  HttpServer monitoring_server([&](const HttpRequest& request) -> HttpResponse {
+    if (request.path != "/metrics") return Text(404, "not found\n");
+    pilot_metrics.connected.Get().Set(static_cast<double>(sessions.size()));
+    if (auto config = source->config()) pilot_metrics.SetConfig(*config);
+    return {200, std::string(metrics::kTextContentType), metrics::RenderText(registry)};
+  });
+  if (!debug_server.Start(flags.listen_address, flags.debug_port, &error)) {
+    Log(LogLevel::kError, "debug server: " + error);
+    return 1;
+  }
+  Log(LogLevel::kInfo, "debug listening on " + flags.listen_address + ":" + std::to_string(debug_server.port()));
+  if (!monitoring_server.Start(flags.listen_address, flags.monitoring_port, &error)) {
+    Log(LogLevel::kError, "monitoring server: " + error);
+    return 1;
+  }
+  Log(LogLevel::kInfo,
+      "monitoring listening on " + flags.listen_address + ":" + std::to_string(monitoring_server.port()));
+  ready = true;
+
+  int signal_number = 0;
+  while (sigwait(&signals, &signal_number) != 0) {
+  }
+  Log(LogLevel::kInfo, std::string("received ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT") +
+                           ", shutting down");
+  ready = false;
+  // The HTTP ports first (their handlers read the source), then the streams (clients reconnect
+  // elsewhere at once), then the config source.
+  debug_server.Stop();
+  monitoring_server.Stop();
+  xds_server.Shutdown();
+  source.reset();
+  Log(LogLevel::kInfo, "stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace cmesh::pilot
+
+int main(int argc, char** argv) {
+  std::string error;
+  auto flags = cmesh::pilot::ParseFlags(std::vector<std::string>(argv + 1, argv + argc), &error);
+  if (!flags) {
+    std::fprintf(stderr, "cmesh-pilot: %s\n%s", error.c_str(), cmesh::pilot::Usage().c_str());
+    return 2;
+  }
+  if (flags->help) {
+    std::fputs(cmesh::pilot::Usage().c_str(), stdout);
+    return 0;
+  }
+  return cmesh::pilot::Run(*flags);
+}

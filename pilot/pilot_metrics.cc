@@ -1,0 +1,110 @@
+#include "pilot_metrics.h"
+
+#include <set>
+#include <string>
+#include <tuple>
+
+#include "cmesh/metrics/buckets.h"
+#include "logger.h"
+
+namespace cmesh::pilot {
+namespace {
+
+// Istio's label values: "cds", "eds", "lds", "rds".
+std::string TypeLabel(xds::ResourceType type) {
+  std::string label(xds::ShortName(type));
+  for (char& c : label) c = static_cast<char>(c - 'A' + 'a');
+  return label;
+}
+
+}  // namespace
+
+PilotMetrics::PilotMetrics(metrics::Registry& registry)
+    : connected(registry.AddGauge("pilot_xds", "Number of xDS streams connected to this control plane.").OrDie()),
+      pushes(registry
+                 .AddCounter("pilot_xds_pushes",
+                             "Snapshot publications that changed a type's version, by type (each is pushed to "
+                             "every stream of its group).",
+                             {"type"})
+                 .OrDie()),
+      rejects(registry.AddCounter("pilot_total_xds_rejects", "xDS responses rejected (NACKed) by proxies, by type.",
+                                  {"type"})
+                  .OrDie()),
+      convergence(registry
+                      .AddHistogram("pilot_proxy_convergence_time",
+                                    "Seconds from a config change to a proxy's ACK of the version reflecting it.",
+                                    metrics::ConvergenceSecondsBuckets())
+                      .OrDie()),
+      config_objects(
+          registry.AddGauge("cmesh_config_objects", "Valid config objects currently loaded, by kind.", {"kind"})
+              .OrDie()),
+      invalid_objects(
+          registry.AddGauge("cmesh_config_invalid_objects", "Config objects skipped because they are invalid.")
+              .OrDie()) {
+  for (xds::ResourceType type : xds::kPushOrder) {
+    pushes.WithLabels({TypeLabel(type)});
+    rejects.WithLabels({TypeLabel(type)});
+  }
+}
+
+void PilotMetrics::SetConfig(const model::ConfigSet& config) {
+  config_objects.WithLabels({"VirtualService"}).Set(static_cast<double>(config.virtual_services.size()));
+  config_objects.WithLabels({"DestinationRule"}).Set(static_cast<double>(config.destination_rules.size()));
+  config_objects.WithLabels({"Service"}).Set(static_cast<double>(config.services.size()));
+  config_objects.WithLabels({"Pod"}).Set(static_cast<double>(config.pods.size()));
+  config_objects.WithLabels({"EndpointSlice"}).Set(static_cast<double>(config.endpoint_slices.size()));
+  config_objects.WithLabels({"Endpoints"}).Set(static_cast<double>(config.endpoints.size()));
+  config_objects.WithLabels({"Namespace"}).Set(static_cast<double>(config.namespaces.size()));
+}
+
+void PilotMetrics::SetDiagnostics(const std::vector<model::Diagnostic>& diagnostics) {
+  std::set<std::tuple<std::string, std::string, std::string, std::string>> invalid;
+  for (const auto& d : diagnostics) {
+    if (d.severity != model::Severity::kError) continue;
+    invalid.emplace(d.object.file, d.object.kind, d.object.ns, d.object.name);
+  }
+  invalid_objects.Get().Set(static_cast<double>(invalid.size()));
+}
+
+std::vector<std::string> CountingPublisher::SetSnapshot(const std::string& group_key, xds::SnapshotPtr snapshot) {
+  xds::SnapshotPtr previous = cache_.GetSnapshot(group_key);
+  xds::SnapshotPtr next = snapshot;
+  auto errors = cache_.SetSnapshot(group_key, std::move(snapshot));
+  if (errors.empty() && next != nullptr) {
+    for (xds::ResourceType type : xds::kPushOrder) {
+      if (previous == nullptr || previous->Version(type) != next->Version(type)) {
+        metrics_.pushes.WithLabels({TypeLabel(type)}).Inc();
+      }
+    }
+  }
+  return errors;
+}
+
+void MetricsCallbacks::RememberGroup(const std::string& node_id, const std::string& group_key) {
+  std::lock_guard lock(mutex_);
+  group_of_node_[node_id] = group_key;
+}
+
+void MetricsCallbacks::OnAck(const xds::StreamStatus& status, xds::ResourceType type, const std::string& version,
+                             xds::TimePoint at) {
+  if (!status.node) return;
+  std::string group;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = group_of_node_.find(status.node->id());
+    if (it == group_of_node_.end()) return;
+    group = it->second;
+  }
+  auto change_time = pipeline_.ChangeTimeFor(group, type, version);
+  if (!change_time || at < *change_time) return;
+  metrics_.convergence.Get().Observe(std::chrono::duration<double>(at - *change_time).count());
+}
+
+void MetricsCallbacks::OnNack(const xds::StreamStatus& status, const xds::NackRecord& nack) {
+  metrics_.rejects.WithLabels({TypeLabel(nack.type)}).Inc();
+  Log(LogLevel::kWarn, "NACK from " + (status.node ? status.node->id() : std::string("?")) + " for " +
+                           std::string(xds::ShortName(nack.type)) + " version " + nack.rejected_version + ": " +
+                           nack.message);
+}
+
+}  // namespace cmesh::pilot
