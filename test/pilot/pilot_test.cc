@@ -22,6 +22,7 @@
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "pilot_process.h"
+#include "temp_dir.h"
 #include "test_paths.h"
 
 namespace cmesh::testing {
@@ -42,25 +43,10 @@ constexpr auto kDeadline = std::chrono::seconds(10);
 
 std::string DataFile(const std::string& name) { return SourceDir() + "/test/pilot/data/" + name; }
 
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/cmesh_pilot_cfg_XXXXXX";
-    path_ = ::mkdtemp(name) ? name : "";
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  void Copy(const std::string& data_file, const std::string& as) const {
-    fs::copy_file(DataFile(data_file), path_ + "/" + as, fs::copy_options::overwrite_existing);
-  }
-  void Write(const std::string& name, const std::string& text) const { std::ofstream(path_ + "/" + name) << text; }
-
- private:
-  std::string path_;
-};
+// Copies one of test/pilot/data/ into the config directory under the name `as`.
+void CopyData(const TempDir& dir, const std::string& data_file, const std::string& as) {
+  fs::copy_file(DataFile(data_file), dir.Path(as), fs::copy_options::overwrite_existing);
+}
 
 std::vector<std::string> PortZeroArgs(const std::string& dir) {
   return {"--config-dir", dir, "--xds-port", "0", "--debug-port", "0", "--monitoring-port", "0",
@@ -158,7 +144,7 @@ TEST(PilotFlags, HelpExitsZero) {
 TEST(Pilot, JsonLogFormatWritesOneObjectPerLine) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
-  dir.Copy("invalid_virtual_service.yaml", "invalid.yaml");
+  CopyData(dir, "invalid_virtual_service.yaml", "invalid.yaml");
   auto args = PortZeroArgs(dir.path());
   args.insert(args.end(), {"--log-format", "json"});
   PilotProcess pilot(args);
@@ -182,11 +168,11 @@ TEST(Pilot, JsonLogFormatWritesOneObjectPerLine) {
 TEST(Pilot, ServesSidecarPushesChangesAndShutsDownCleanly) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());
-  dir.Copy("services.yaml", "services.yaml");
-  dir.Copy("pods.yaml", "pods.yaml");
-  dir.Copy("destination_rule.yaml", "destination_rule.yaml");
-  dir.Copy("virtual_service_v1.yaml", "virtual_service.yaml");
-  dir.Copy("invalid_virtual_service.yaml", "invalid.yaml");
+  CopyData(dir, "services.yaml", "services.yaml");
+  CopyData(dir, "pods.yaml", "pods.yaml");
+  CopyData(dir, "destination_rule.yaml", "destination_rule.yaml");
+  CopyData(dir, "virtual_service_v1.yaml", "virtual_service.yaml");
+  CopyData(dir, "invalid_virtual_service.yaml", "invalid.yaml");
 
   PilotProcess pilot(PortZeroArgs(dir.path()));
   ASSERT_TRUE(pilot.started());

@@ -2,11 +2,8 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <filesystem>
-#include <fstream>
-
+#include "temp_dir.h"
 #include "test_paths.h"
 
 namespace cmesh::file_source {
@@ -90,25 +87,20 @@ namespace {
 // A delegate VirtualService (no hosts) and the root that refers to it may be in different files:
 // the loader checks the delegation over everything it loaded, not file by file.
 TEST(FileLoaderTest, DelegateAndRootInSeparateFiles) {
-  namespace fs = std::filesystem;
-  const fs::path dir = fs::temp_directory_path() / ("cmesh-loader-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  {
-    std::ofstream(dir / "a-delegate.yaml")
-        << "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews-paths, namespace: default}\n"
-           "spec:\n  http:\n  - route:\n    - destination: {host: reviews}\n";
-    std::ofstream(dir / "b-root.yaml")
-        << "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: default}\n"
-           "spec:\n  hosts: [reviews]\n  http:\n  - delegate: {name: reviews-paths}\n";
-  }
-  model::ParseResult both = LoadPaths({dir.string()});
+  testing::TempDir dir;
+  dir.Write("a-delegate.yaml",
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews-paths, namespace: default}\n"
+            "spec:\n  http:\n  - route:\n    - destination: {host: reviews}\n");
+  dir.Write("b-root.yaml",
+            "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews, namespace: default}\n"
+            "spec:\n  hosts: [reviews]\n  http:\n  - delegate: {name: reviews-paths}\n");
+  model::ParseResult both = LoadPaths({dir.path()});
   EXPECT_TRUE(both.ok()) << Dump(both);
   EXPECT_EQ(both.config.virtual_services.size(), 2u);
 
-  model::ParseResult alone = LoadPaths({(dir / "a-delegate.yaml").string()});
+  model::ParseResult alone = LoadPaths({dir.Path("a-delegate.yaml")});
   EXPECT_FALSE(alone.ok());
   EXPECT_TRUE(alone.config.virtual_services.empty());
-  fs::remove_all(dir);
 }
 
 }  // namespace

@@ -17,7 +17,7 @@ using xds::ResourceType;
 // The whole file mode with real inotify and a real timer thread: a file change reaches the
 // group's published snapshot, and a deleted VirtualService falls back to the default route.
 TEST(ConfigDirSourceTest, FileChangesReachThePublishedSnapshot) {
-  testing::TempDir dir;
+  cmesh::testing::TempDir dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string split_80 = testing::ReviewsSplitYaml(80);
   dir.Write("reviews.yaml", split_80);

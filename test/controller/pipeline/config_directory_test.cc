@@ -52,7 +52,7 @@ class ConfigDirectoryTest : public ::testing::Test {
                R"("spec":{"hosts":["ratings"],"http":[{"route":[{"destination":{"host":"ratings"}}]}]}})");
     dir_.Write("README.md", "not config");
   }
-  testing::TempDir dir_;
+  cmesh::testing::TempDir dir_;
   ConfigDirectory config_dir_{dir_.path()};
 };
 

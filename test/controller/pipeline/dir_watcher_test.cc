@@ -36,7 +36,7 @@ class DirWatcherTest : public ::testing::Test {
     watcher_ = DirWatcher::Open(dir_.path(), &error);
     ASSERT_NE(watcher_, nullptr) << error;
   }
-  testing::TempDir dir_;
+  cmesh::testing::TempDir dir_;
   std::unique_ptr<DirWatcher> watcher_;
 };
 
@@ -124,7 +124,7 @@ TEST_F(DirWatcherTest, ExistingSubdirectoriesAreWatchedFromTheStart) {
 }
 
 TEST_F(DirWatcherTest, DirectoryMovedAwayIsGone) {
-  testing::TempDir elsewhere;
+  cmesh::testing::TempDir elsewhere;
   fs::create_directories(dir_.Path("moving"));
   dir_.Write("moving/m.yaml", "m");
   const std::string m = dir_.Path("moving/m.yaml");

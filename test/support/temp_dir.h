@@ -6,12 +6,12 @@
 #include <fstream>
 #include <string>
 
-namespace cmesh::pipeline::testing {
+namespace cmesh::testing {
 
 class TempDir {
  public:
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cmesh-pipeline-XXXXXX").string();
+    std::string pattern = (std::filesystem::temp_directory_path() / "cmesh-test-XXXXXX").string();
     path_ = mkdtemp(pattern.data()) ? pattern : std::string();
   }
   ~TempDir() {
@@ -32,4 +32,4 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace cmesh::pipeline::testing
+}  // namespace cmesh::testing
