@@ -57,10 +57,11 @@ HttpResponse Json(int status, const nlohmann::json& body) {
 
 HttpResponse Text(int status, std::string body) { return {status, "text/plain; charset=utf-8", std::move(body)}; }
 
-nlohmann::json SyncEntry(const xds::SessionSummary& session) {
+nlohmann::json SyncEntry(const xds::SessionSummary& session, const std::optional<std::string>& group) {
   nlohmann::json entry;
   entry["node_id"] = session.status.node ? session.status.node->id() : "";
-  entry["group"] = session.group_key;
+  entry["proxy_key"] = session.group_key;
+  entry["group"] = group.value_or("");
   for (xds::ResourceType type : xds::kPushOrder) {
     const xds::TypeStatus& t = session.status.For(type);
     entry[std::string(xds::ShortName(type))] = {{"sent", t.sent_version}, {"acked", t.acked_version},
@@ -147,7 +148,9 @@ int Run(const Flags& flags) {
     }
     if (request.path == "/debug/syncz") {
       nlohmann::json list = nlohmann::json::array();
-      for (const auto& session : sessions.List()) list.push_back(SyncEntry(session));
+      for (const auto& session : sessions.List()) {
+        list.push_back(SyncEntry(session, push_pipeline.GroupOf(session.group_key)));
+      }
       return Json(200, list);
     }
     if (request.path == "/debug/config_dump") {
@@ -174,6 +177,8 @@ int Run(const Flags& flags) {
   HttpServer monitoring_server([&](const HttpRequest& request) -> HttpResponse {
     if (request.path != "/metrics") return Text(404, "not found\n");
     pilot_metrics.connected.Get().Set(static_cast<double>(sessions.size()));
+    pilot_metrics.proxies.Get().Set(static_cast<double>(push_pipeline.proxies()));
+    pilot_metrics.groups.Get().Set(static_cast<double>(push_pipeline.GroupKeys().size()));
     if (auto config = source->config()) pilot_metrics.SetConfig(*config);
     return {200, std::string(metrics::kTextContentType), metrics::RenderText(registry)};
   });

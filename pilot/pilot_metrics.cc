@@ -23,8 +23,7 @@ PilotMetrics::PilotMetrics(metrics::Registry& registry)
     : connected(registry.AddGauge("pilot_xds", "Number of xDS streams connected to this control plane.").OrDie()),
       pushes(registry
                  .AddCounter("pilot_xds_pushes",
-                             "Snapshot publications that changed a type's version, by type (each is pushed to "
-                             "every stream of its group).",
+                             "Snapshots published to a proxy that changed a type's version, by type.",
                              {"type"})
                  .OrDie()),
       rejects(registry.AddCounter("pilot_total_xds_rejects", "xDS responses rejected (NACKed) by proxies, by type.",
@@ -40,7 +39,13 @@ PilotMetrics::PilotMetrics(metrics::Registry& registry)
               .OrDie()),
       invalid_objects(
           registry.AddGauge("cmesh_config_invalid_objects", "Config objects skipped because they are invalid.")
-              .OrDie()) {
+              .OrDie()),
+      proxies(registry.AddGauge("cmesh_xds_proxies", "Distinct proxies (node identities) with an open xDS stream.")
+                  .OrDie()),
+      groups(registry
+                 .AddGauge("cmesh_xds_snapshot_groups",
+                           "Groups of proxies sharing one compiled snapshot (compilations per config change).")
+                 .OrDie()) {
   for (xds::ResourceType type : xds::kPushOrder) {
     pushes.WithLabels({TypeLabel(type)});
     rejects.WithLabels({TypeLabel(type)});
@@ -98,6 +103,14 @@ void MetricsCallbacks::OnAck(const xds::StreamStatus& status, xds::ResourceType 
   auto change_time = pipeline_.ChangeTimeFor(group, type, version);
   if (!change_time || at < *change_time) return;
   metrics_.convergence.Get().Observe(std::chrono::duration<double>(at - *change_time).count());
+}
+
+void MetricsCallbacks::OnStreamClosed(const xds::StreamStatus& status, const std::string& group_key) {
+  // The proxy's last stream: forget it (its key is cleared, its group dropped when empty).
+  if (!pipeline_.ReleaseProxy(group_key) || !status.node) return;
+  std::lock_guard lock(mutex_);
+  auto it = group_of_node_.find(status.node->id());
+  if (it != group_of_node_.end() && it->second == group_key) group_of_node_.erase(it);
 }
 
 void MetricsCallbacks::OnNack(const xds::StreamStatus& status, const xds::NackRecord& nack) {

@@ -28,6 +28,8 @@ struct PilotMetrics {
   metrics::HistogramFamily& convergence;     // pilot_proxy_convergence_time
   metrics::GaugeFamily& config_objects;      // cmesh_config_objects{kind}
   metrics::GaugeFamily& invalid_objects;     // cmesh_config_invalid_objects
+  metrics::GaugeFamily& proxies;             // cmesh_xds_proxies
+  metrics::GaugeFamily& groups;              // cmesh_xds_snapshot_groups
 
   // Sets the per-kind object gauges from the current merged config.
   void SetConfig(const model::ConfigSet& config);
@@ -49,20 +51,21 @@ class CountingPublisher final : public xds::SnapshotPublisher {
 };
 
 // NACKs logged with the client's message and counted per type; each ACK timed from the config
-// change its version reflects (the pipeline dates it) to the ACK: the convergence time.
+// change its version reflects (the pipeline dates it) to the ACK: the convergence time. The end
+// of a stream releases its registration with the pipeline.
 class MetricsCallbacks final : public xds::StreamCallbacks {
  public:
-  MetricsCallbacks(PilotMetrics& metrics, const pipeline::PushPipeline& pipeline)
-      : metrics_(metrics), pipeline_(pipeline) {}
+  MetricsCallbacks(PilotMetrics& metrics, pipeline::PushPipeline& pipeline) : metrics_(metrics), pipeline_(pipeline) {}
   void OnAck(const xds::StreamStatus& status, xds::ResourceType type, const std::string& version,
              xds::TimePoint at) override;
   void OnNack(const xds::StreamStatus& status, const xds::NackRecord& nack) override;
-  // Which group a node's streams joined (the group-key function tells it here).
+  void OnStreamClosed(const xds::StreamStatus& status, const std::string& group_key) override;
+  // Which key a node's streams watch (the group-key function tells it here).
   void RememberGroup(const std::string& node_id, const std::string& group_key);
 
  private:
   PilotMetrics& metrics_;
-  const pipeline::PushPipeline& pipeline_;
+  pipeline::PushPipeline& pipeline_;
   // A leaf lock: nothing is called while holding it. (OnAck runs inside the session's lock and
   // then takes the pipeline's, which never waits on a session.)
   std::mutex mutex_;

@@ -20,6 +20,8 @@
 
 #include "ads_test_client.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
+#include "envoy/config/listener/v3/listener.pb.h"
+#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/config/route/v3/route.pb.h"
 #include "pilot_process.h"
 #include "temp_dir.h"
@@ -317,6 +319,74 @@ TEST(Pilot, ServesSidecarPushesChangesAndShutsDownCleanly) {
   // SIGTERM: the stream is ended by the server and the process exits 0.
   EXPECT_EQ(pilot.SignalAndWait(SIGTERM, kDeadline), 0) << pilot.Log();
   EXPECT_FALSE(stream.AwaitEnd().ok());
+}
+
+// Polls /metrics until `series` has `value`; the last value seen otherwise.
+std::optional<double> AwaitMetric(int port, const std::string& series, double value) {
+  std::optional<double> seen;
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < deadline) {
+    seen = MetricValue(HttpGet(port, "/metrics").body, series);
+    if (seen == value) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return seen;
+}
+
+// A proxyless gRPC client (GENERATOR=grpc) dialling xds:///ratings:9080 from the web pod: LDS by
+// that exact name, then RDS by the name the listener gives. When its stream ends, the pilot
+// forgets the proxy.
+TEST(Pilot, ServesProxylessGrpcClientAndForgetsItWhenItsStreamEnds) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  CopyData(dir, "services.yaml", "services.yaml");
+  CopyData(dir, "pods.yaml", "pods.yaml");
+  CopyData(dir, "destination_rule.yaml", "destination_rule.yaml");
+  CopyData(dir, "virtual_service_v2.yaml", "virtual_service.yaml");
+  PilotProcess pilot(PortZeroArgs(dir.path()));
+  ASSERT_TRUE(pilot.started());
+  auto xds_port = pilot.WaitForPort("xds", kDeadline);
+  auto monitoring_port = pilot.WaitForPort("monitoring", kDeadline);
+  ASSERT_TRUE(xds_port && monitoring_port) << pilot.Log();
+
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(*xds_port), grpc::InsecureChannelCredentials());
+  auto stub = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel);
+  auto stream = std::make_unique<xds::testing::SotwTestStream>(*stub, &xds::testing::AdsStub::StreamAggregatedResources);
+  DiscoveryRequest lds = Request(kListenerType, {"ratings:9080"});
+  (*lds.mutable_node()->mutable_metadata()->mutable_fields())["GENERATOR"].set_string_value("grpc");
+  ASSERT_TRUE(stream->Send(lds));
+  auto response = stream->Next(kDeadline);
+  ASSERT_TRUE(response) << pilot.Log();
+  ASSERT_EQ(response->type_url(), kListenerType);
+  // Exactly the listener asked for, although the pilot holds one for every name of every service.
+  ASSERT_EQ(response->resources_size(), 1);
+  envoy::config::listener::v3::Listener listener;
+  ASSERT_TRUE(response->resources(0).UnpackTo(&listener));
+  EXPECT_EQ(listener.name(), "ratings:9080");
+  envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager hcm;
+  ASSERT_TRUE(listener.api_listener().api_listener().UnpackTo(&hcm));
+  EXPECT_EQ(hcm.rds().route_config_name(), "outbound|9080||ratings.demo.svc.cluster.local");
+
+  DiscoveryRequest ack = Request(kListenerType, {"ratings:9080"});
+  ack.set_version_info(response->version_info());
+  ack.set_response_nonce(response->nonce());
+  ASSERT_TRUE(stream->Send(ack));
+  ASSERT_TRUE(stream->Send(Request(kRouteType, {hcm.rds().route_config_name()})));
+  auto rds = stream->Next(kDeadline);
+  ASSERT_TRUE(rds) << pilot.Log();
+  ASSERT_EQ(rds->type_url(), kRouteType);
+  // virtual_service_v2.yaml sends ratings to v2.
+  EXPECT_THAT(RouteClusters(*rds), ::testing::Contains(HasSubstr("-> outbound|9080|v2|ratings.demo.svc.cluster.local")));
+
+  EXPECT_EQ(AwaitMetric(*monitoring_port, "cmesh_xds_proxies", 1), 1);
+  EXPECT_EQ(AwaitMetric(*monitoring_port, "cmesh_xds_snapshot_groups", 1), 1);
+  // The client goes away: its stream closes, and the proxy and its group are released.
+  EXPECT_TRUE(stream->Close().ok());
+  stream.reset();
+  EXPECT_EQ(AwaitMetric(*monitoring_port, "pilot_xds", 0), 0);
+  EXPECT_EQ(AwaitMetric(*monitoring_port, "cmesh_xds_proxies", 0), 0);
+  EXPECT_EQ(AwaitMetric(*monitoring_port, "cmesh_xds_snapshot_groups", 0), 0);
+  EXPECT_EQ(pilot.SignalAndWait(SIGTERM, kDeadline), 0) << pilot.Log();
 }
 
 }  // namespace

@@ -67,6 +67,47 @@ TEST_F(StreamSessionTest, FirstRequestJoinsTheNodesGroupAndIsAnsweredFromItsSnap
   EXPECT_THAT(asked, ElementsAre("proxy-1"));
 }
 
+struct ClosingCallbacks : StreamCallbacks {
+  void OnStreamClosed(const StreamStatus& status, const std::string& group_key) override {
+    closed.push_back({status.node ? status.node->id() : "", group_key});
+  }
+  std::vector<std::pair<std::string, std::string>> closed;
+};
+
+TEST_F(StreamSessionTest, EachJoinedStreamReportsItsCloseOnceWithItsGroup) {
+  ClosingCallbacks callbacks;
+  RecordingSink<SotwResponse> sink;
+  {
+    SotwSession session(cache, GroupByCluster, clock, &callbacks, sink);
+    session.OnRequest(FirstRequest(kLds, "proxy-1", "default"));
+    EXPECT_THAT(callbacks.closed, IsEmpty());
+    session.Close();
+    session.Close();  // idempotent
+  }  // and the destructor does not report it again
+  EXPECT_THAT(callbacks.closed, ElementsAre(std::pair<std::string, std::string>("proxy-1", "default")));
+
+  // A stream that never sent a node never joined a group: nothing to release.
+  callbacks.closed.clear();
+  { SotwSession session(cache, GroupByCluster, clock, &callbacks, sink); }
+  EXPECT_THAT(callbacks.closed, IsEmpty());
+}
+
+TEST_F(StreamSessionTest, ClearedGroupWithoutWatchersIsForgotten) {
+  ASSERT_THAT(cache.SetSnapshot("gone", ab), IsEmpty());
+  ASSERT_THAT(cache.SetSnapshot("watched", ab), IsEmpty());
+  RecordingSink<SotwResponse> sink;
+  SotwSession session(cache, GroupByCluster, clock, nullptr, sink);
+  session.OnRequest(FirstRequest(kLds, "proxy-1", "watched"));
+  cache.ClearSnapshot("gone");
+  cache.ClearSnapshot("watched");
+  EXPECT_THAT(cache.GroupKeys(), IsEmpty());
+  EXPECT_EQ(cache.GetSnapshot("gone"), nullptr);
+  // The watched one still has its watcher, which hears of a later snapshot.
+  sink.Take();
+  ASSERT_THAT(cache.SetSnapshot("watched", MeshSnapshot({{"c", "10.0.0.3"}})), IsEmpty());
+  EXPECT_THAT(sink.Take(), SizeIs(1));
+}
+
 TEST_F(StreamSessionTest, GroupWithoutSnapshotIsServedWhenOneIsPublished) {
   RecordingSink<SotwResponse> sink;
   SotwSession session(cache, GroupByCluster, clock, nullptr, sink);

@@ -8,7 +8,7 @@ ResourcePtr Snapshot::Find(ResourceType type, std::string_view name) const {
   return it == map.end() ? nullptr : it->second;
 }
 
-std::vector<std::string> Snapshot::CheckConsistency() const {
+std::vector<std::string> Snapshot::ComputeConsistencyErrors() const {
   std::vector<std::string> errors;
   auto check = [&](ResourceType from, ResourceType to, const char* what) {
     for (const auto& [name, resource] : Resources(from)) {
@@ -54,6 +54,7 @@ SnapshotPtr SnapshotBuilder::Build() && {
     }
     snapshot_.versions_[Index(type)] = ContentVersion(digest_input);
   }
+  snapshot_.consistency_errors_ = snapshot_.ComputeConsistencyErrors();
   return std::make_shared<const Snapshot>(std::move(snapshot_));
 }
 

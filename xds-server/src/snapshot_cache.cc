@@ -71,6 +71,9 @@ void SnapshotCache::Publish(const std::string& group_key, SnapshotPtr snapshot) 
     for (const auto& weak : watchers) {
       if (auto state = weak.lock()) targets.push_back(std::move(state));
     }
+    // A cleared group nobody watches is forgotten, so proxies that come and go (pods replaced
+    // all day long) leave no entry behind.
+    if (snapshot == nullptr && targets.empty()) groups_.erase(group_key);
   }
   // Delivered outside the cache lock, so a callback may call back into the cache.
   for (const auto& state : targets) {

@@ -290,6 +290,30 @@ std::optional<GrpcTarget> ResolveGrpcTarget(const ConfigIndex& index, const Prox
   return GrpcTarget{t->service->fqdn, t->port->port->port};
 }
 
+std::vector<std::string> ProxylessGrpcListenerNames(const ConfigIndex& index, const ProxyNode& proxy,
+                                                    const MeshOptions& options) {
+  ProxyView view(index, proxy, options);
+  std::vector<std::string> names;
+  for (const IndexedService* svc : view.services()) {
+    const model::ObjectMeta& meta = svc->service->meta;
+    std::vector<std::string> hosts;
+    if (meta.ns == proxy.ns) hosts.push_back(meta.name);
+    hosts.push_back(meta.name + "." + meta.ns);
+    hosts.push_back(meta.name + "." + meta.ns + ".svc");
+    hosts.push_back(svc->fqdn);
+    for (const IndexedPort& p : svc->ports) {
+      if (p.protocol == Protocol::kUdp) continue;
+      for (const std::string& host : hosts) {
+        std::string name = host + ":" + std::to_string(p.port->port);
+        // Only names that resolve to this very service port (Resolve is the one authority).
+        auto t = Resolve(view, name);
+        if (t && t->service == svc && t->port->port->port == p.port->port) names.push_back(std::move(name));
+      }
+    }
+  }
+  return SortedUnique(std::move(names));
+}
+
 std::string GrpcRouteConfigName(const GrpcTarget& target) { return OutboundClusterName(target.port, "", target.fqdn); }
 
 XdsResources CompileProxylessGrpc(const ConfigIndex& index, const ProxyNode& proxy, const MeshOptions& options,

@@ -27,7 +27,7 @@ SnapshotResult ToSnapshot(const compiler::XdsResources& resources, xds::Resource
   builder.SetVersion(xds::ResourceType::kEndpoint, resources.EndpointsVersion());
   result.errors = builder.errors();
   xds::SnapshotPtr snapshot = std::move(builder).Build();
-  for (std::string& error : snapshot->CheckConsistency()) result.errors.push_back(std::move(error));
+  for (const std::string& error : snapshot->CheckConsistency()) result.errors.push_back(error);
   if (result.errors.empty()) result.snapshot = std::move(snapshot);
   return result;
 }

@@ -286,6 +286,22 @@ TEST(GrpcProxylessTest, ExportToIsRespected) {
   EXPECT_EQ(EndpointAddresses(c.out.endpoints[0].resource), std::vector<std::string>{"10.1.1.1:50051"});
 }
 
+TEST(GrpcProxylessTest, ListenerNamesAreEveryFormOfEveryVisibleServicePort) {
+  auto index = BuildIndex(std::make_shared<model::ConfigSet>(ParseYaml(Mesh())), MeshOptions{});
+  // From default: reviews in every form (short too, same namespace); private is exported to
+  // team-a only, so none of its names.
+  EXPECT_EQ(ProxylessGrpcListenerNames(*index, Node(kClient), MeshOptions{}),
+            (std::vector<std::string>{"reviews.default.svc.cluster.local:9080", "reviews.default.svc:9080",
+                                      "reviews.default:9080", "reviews:9080"}));
+  // From team-a: private by every form; reviews, in another namespace, not by its short name
+  // (that would mean reviews.team-a).
+  EXPECT_EQ(ProxylessGrpcListenerNames(*index, Node("sidecar~10.1.1.9~c.team-a~team-a.svc.cluster.local"), MeshOptions{}),
+            (std::vector<std::string>{"private.team-a.svc.cluster.local:50051", "private.team-a.svc:50051",
+                                      "private.team-a:50051", "private:50051",
+                                      "reviews.default.svc.cluster.local:9080", "reviews.default.svc:9080",
+                                      "reviews.default:9080"}));
+}
+
 TEST(GrpcProxylessTest, LoadBalancersAreOnesGrpcSupports) {
   auto least = CompileGrpc(Mesh() + Rule("  trafficPolicy:\n    loadBalancer: {simple: LEAST_REQUEST}\n"), {"reviews:9080"});
   ASSERT_EQ(least.out.clusters.size(), 1u);

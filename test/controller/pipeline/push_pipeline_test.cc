@@ -67,10 +67,32 @@ TEST_F(PushPipelineTest, ProxiesWithTheSameKeyShareOneGroup) {
   const std::string b = pipeline_.RegisterProxy(testing::Proxy(kProductpageB, {{"app", "productpage"}}));
   const std::string other = pipeline_.RegisterProxy(
       testing::Proxy("sidecar~10.1.0.11~productpage-c.other~other.svc.cluster.local", {{"app", "productpage"}}));
-  EXPECT_EQ(a, b);  // only the IP and pod name differ: they never reach the output
-  EXPECT_NE(a, other);
+  // Each proxy is published under its own key...
+  EXPECT_NE(a, b);
+  EXPECT_EQ(publisher_.published_, (std::vector<std::string>{a, b, other}));
+  // ...but only the IP and pod name differ between a and b, which never reach the output: one
+  // group, one snapshot object (so one set of serialised bytes) for both.
+  EXPECT_EQ(pipeline_.GroupOf(a), pipeline_.GroupOf(b));
+  EXPECT_NE(pipeline_.GroupOf(a), pipeline_.GroupOf(other));
   EXPECT_EQ(pipeline_.GroupKeys().size(), 2u);
-  EXPECT_EQ(publisher_.published_.size(), 2u);  // the second proxy of a group compiles nothing
+  EXPECT_EQ(publisher_.cache_.GetSnapshot(a), publisher_.cache_.GetSnapshot(b));
+  EXPECT_NE(publisher_.cache_.GetSnapshot(a), publisher_.cache_.GetSnapshot(other));
+  EXPECT_EQ(pipeline_.Status(a)->members, 2u);
+}
+
+TEST_F(PushPipelineTest, ProxyKeyIsStableAndTellsProxiesApart) {
+  const compiler::ProxyNode a = testing::Proxy(kProductpage, {{"app", "productpage"}});
+  compiler::ProxyNode relabelled = a;
+  relabelled.labels["version"] = "v2";
+  compiler::ProxyNode grpc = a;
+  grpc.generator = "grpc";
+  EXPECT_EQ(PushPipeline::ProxyKey(a), PushPipeline::ProxyKey(testing::Proxy(kProductpage, {{"app", "productpage"}})));
+  EXPECT_NE(PushPipeline::ProxyKey(a), PushPipeline::ProxyKey(relabelled));
+  EXPECT_NE(PushPipeline::ProxyKey(a), PushPipeline::ProxyKey(grpc));
+  EXPECT_NE(PushPipeline::ProxyKey(a), PushPipeline::ProxyKey(testing::Proxy(kProductpageB, {{"app", "productpage"}})));
+  // Fields are length-prefixed: moving text between a label's name and value is another key.
+  EXPECT_NE(PushPipeline::ProxyKey(testing::Proxy(kProductpage, {{"ab", "c"}})),
+            PushPipeline::ProxyKey(testing::Proxy(kProductpage, {{"a", "bc"}})));
 }
 
 TEST_F(PushPipelineTest, ChangePublishesTheNewVersionWithItsChangeTime) {
@@ -121,21 +143,90 @@ TEST_F(PushPipelineTest, ChangeTimeIsFoundForEveryRecentlyPublishedVersion) {
   EXPECT_EQ(pipeline_.ChangeTimeFor("no-such-group", ResourceType::kRoute, "x"), std::nullopt);
 }
 
-TEST_F(PushPipelineTest, RemovedGroupIsClearedAndNoLongerCompiled) {
+TEST_F(PushPipelineTest, ReleasedProxyIsClearedAndItsEmptyGroupNoLongerCompiled) {
   pipeline_.ApplyConfig(Shared(testing::MeshConfig(testing::ReviewsSplitYaml(80))), {}, clock_.Now());
   const std::string key = pipeline_.RegisterProxy(testing::Proxy(kProductpage, {{"app", "productpage"}}));
+  // A second stream of the same proxy (Envoy reconnecting before the old stream is gone).
+  EXPECT_EQ(pipeline_.RegisterProxy(testing::Proxy(kProductpage, {{"app", "productpage"}})), key);
   ASSERT_NE(publisher_.cache_.GetSnapshot(key), nullptr);
-  EXPECT_TRUE(pipeline_.RemoveGroup(key));
-  EXPECT_FALSE(pipeline_.RemoveGroup(key));
+  const std::string group = *pipeline_.GroupOf(key);
+
+  EXPECT_FALSE(pipeline_.ReleaseProxy(key));  // one stream is still there
+  EXPECT_NE(publisher_.cache_.GetSnapshot(key), nullptr);
+  EXPECT_TRUE(pipeline_.ReleaseProxy(key));
+  EXPECT_FALSE(pipeline_.ReleaseProxy(key));
   EXPECT_EQ(publisher_.cache_.GetSnapshot(key), nullptr);
   EXPECT_FALSE(pipeline_.Status(key).has_value());
+  EXPECT_FALSE(pipeline_.Status(group).has_value());
+  EXPECT_EQ(pipeline_.proxies(), 0u);
+  EXPECT_TRUE(publisher_.cache_.GroupKeys().empty());
   const PushStats stats =
       pipeline_.ApplyConfig(Shared(testing::MeshConfig(testing::ReviewsSplitYaml(50))), {}, clock_.Now());
   EXPECT_EQ(stats.compiled, 0u);
   EXPECT_EQ(publisher_.cache_.GetSnapshot(key), nullptr);
-  // The next proxy with that key makes it a group again, compiled at once.
-  EXPECT_EQ(pipeline_.RegisterProxy(testing::Proxy(kProductpageB, {{"app", "productpage"}})), key);
-  EXPECT_NE(publisher_.cache_.GetSnapshot(key), nullptr);
+  // The next proxy of that group makes it a group again, compiled at once.
+  const std::string b = pipeline_.RegisterProxy(testing::Proxy(kProductpageB, {{"app", "productpage"}}));
+  EXPECT_EQ(pipeline_.GroupOf(b), group);
+  EXPECT_NE(publisher_.cache_.GetSnapshot(b), nullptr);
+}
+
+TEST_F(PushPipelineTest, ReleasingTheRepresentativeKeepsTheGroupServingTheOthers) {
+  pipeline_.ApplyConfig(Shared(testing::MeshConfig(testing::ReviewsSplitYaml(80))), {}, clock_.Now());
+  const std::string a = pipeline_.RegisterProxy(testing::Proxy(kProductpage, {{"app", "productpage"}}));
+  const std::string b = pipeline_.RegisterProxy(testing::Proxy(kProductpageB, {{"app", "productpage"}}));
+  ASSERT_EQ(pipeline_.Status(b)->proxy_id, kProductpage);
+  EXPECT_TRUE(pipeline_.ReleaseProxy(a));
+  EXPECT_EQ(pipeline_.Status(b)->proxy_id, kProductpageB);
+  const xds::SnapshotPtr before = publisher_.cache_.GetSnapshot(b);
+  pipeline_.ApplyConfig(Shared(testing::MeshConfig(testing::ReviewsSplitYaml(50))), {}, clock_.Now());
+  EXPECT_NE(publisher_.cache_.GetSnapshot(b), before);
+  EXPECT_EQ(publisher_.cache_.GetSnapshot(a), nullptr);
+}
+
+// reviews pods in MeshConfig carry version labels; a VirtualService matching sourceLabels
+// version=v2 makes `version` relevant, which splits proxies that shared a group before.
+TEST_F(PushPipelineTest, ProxiesMoveToTheirNewGroupWhenAChangeSplitsOne) {
+  pipeline_.ApplyConfig(Shared(testing::MeshConfig(testing::ReviewsSplitYaml(80))), {}, clock_.Now());
+  const std::string v1 = pipeline_.RegisterProxy(testing::Proxy(kProductpage, {{"app", "productpage"}, {"version", "v1"}}));
+  const std::string v2 =
+      pipeline_.RegisterProxy(testing::Proxy(kProductpageB, {{"app", "productpage"}, {"version", "v2"}}));
+  ASSERT_EQ(pipeline_.GroupOf(v1), pipeline_.GroupOf(v2));  // `version` matters to nothing yet
+  const std::string shared_group = *pipeline_.GroupOf(v1);
+
+  const std::string only_v2_callers = R"(
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: ratings, namespace: default}
+spec:
+  hosts: [ratings]
+  http:
+  - match: [{sourceLabels: {version: v2}}]
+    fault: {abort: {httpStatus: 503, percentage: {value: 100}}}
+    route: [{destination: {host: ratings}}]
+  - route: [{destination: {host: ratings}}]
+)";
+  const PushStats stats = pipeline_.ApplyConfig(
+      Shared(testing::MeshConfig(testing::ReviewsSplitYaml(80) + "\n---\n" + only_v2_callers)), {}, clock_.Now());
+  EXPECT_EQ(stats.moved, 2u);
+  EXPECT_NE(pipeline_.GroupOf(v1), pipeline_.GroupOf(v2));
+  EXPECT_EQ(pipeline_.GroupKeys().size(), 2u);
+  EXPECT_FALSE(pipeline_.Status(shared_group).has_value());  // emptied, so gone
+
+  // Each proxy's own key now serves its own group's snapshot: only v2 callers get the fault.
+  auto ratings_routes = [&](const std::string& key) {
+    xds::SnapshotPtr snapshot = publisher_.cache_.GetSnapshot(key);
+    EXPECT_NE(snapshot, nullptr);
+    xds::ResourcePtr route = snapshot ? snapshot->Find(ResourceType::kRoute, "9080") : nullptr;
+    EXPECT_NE(route, nullptr);
+    return route ? route->body.value() : std::string();
+  };
+  const std::string v1_routes = ratings_routes(v1);
+  const std::string v2_routes = ratings_routes(v2);
+  EXPECT_NE(v1_routes, v2_routes);
+  EXPECT_NE(v2_routes.find("envoy.filters.http.fault"), std::string::npos);
+  EXPECT_EQ(v1_routes.find("envoy.filters.http.fault"), std::string::npos);
+  EXPECT_EQ(pipeline_.Status(v1)->snapshot, publisher_.cache_.GetSnapshot(v1));
+  EXPECT_EQ(pipeline_.Status(v2)->snapshot, publisher_.cache_.GetSnapshot(v2));
 }
 
 TEST_F(PushPipelineTest, UnchangedOutputIsNotPublished) {
@@ -170,24 +261,32 @@ TEST_F(PushPipelineTest, RefusedSnapshotKeepsTheOldOneAndIsRetriedOnTheNextChang
   EXPECT_NE(publisher_.cache_.GetSnapshot(key), good);
 }
 
-TEST_F(PushPipelineTest, ProxylessGrpcClientGetsItsRequestedListenerInItsOwnGroup) {
+TEST_F(PushPipelineTest, ProxylessGrpcClientsShareOneGroupWithEveryNameTheyCouldAskFor) {
   pipeline_.ApplyConfig(Shared(testing::MeshConfig(testing::ReviewsSplitYaml(80))), {}, clock_.Now());
   compiler::ProxyNode client = testing::Proxy(kProductpage, {{"app", "productpage"}});
   const std::string sidecar_key = pipeline_.RegisterProxy(client);
   client.generator = "grpc";
-  const std::string grpc_key = pipeline_.RegisterProxy(client, {"reviews:9080"});
+  const std::string grpc_key = pipeline_.RegisterProxy(client);
   EXPECT_NE(grpc_key, sidecar_key);
+  EXPECT_NE(pipeline_.GroupOf(grpc_key), pipeline_.GroupOf(sidecar_key));
   xds::SnapshotPtr snapshot = publisher_.cache_.GetSnapshot(grpc_key);
   ASSERT_NE(snapshot, nullptr);
-  // gRFC A27 with Istio's naming: the listener is named as requested, its routes come over RDS
-  // as outbound|PORT||FQDN, and only the clusters those routes name are sent.
-  EXPECT_NE(snapshot->Find(ResourceType::kListener, "reviews:9080"), nullptr);
-  EXPECT_EQ(snapshot->Resources(ResourceType::kListener).size(), 1u);
+  // gRFC A27 with Istio's naming: a listener for every way of naming each service port from the
+  // default namespace; their routes come over RDS as outbound|PORT||FQDN.
+  for (const char* name : {"reviews:9080", "reviews.default:9080", "reviews.default.svc:9080",
+                           "reviews.default.svc.cluster.local:9080", "ratings:9080",
+                           "ratings.default.svc.cluster.local:9080"}) {
+    EXPECT_NE(snapshot->Find(ResourceType::kListener, name), nullptr) << name;
+  }
+  EXPECT_EQ(snapshot->Find(ResourceType::kListener, "reviews:9081"), nullptr);
   EXPECT_NE(snapshot->Find(ResourceType::kRoute, "outbound|9080||reviews.default.svc.cluster.local"), nullptr);
   EXPECT_NE(snapshot->Find(ResourceType::kCluster, "outbound|9080|v1|reviews.default.svc.cluster.local"), nullptr);
-  EXPECT_EQ(snapshot->Find(ResourceType::kCluster, "outbound|9080||ratings.default.svc.cluster.local"), nullptr);
-  // Asking for another listener is another output, so another group.
-  EXPECT_NE(pipeline_.RegisterProxy(client, {"ratings:9080"}), grpc_key);
+  // No sidecar listeners (0.0.0.0_9080, virtualInbound) for a gRPC client.
+  EXPECT_EQ(snapshot->Find(ResourceType::kListener, "virtualInbound"), nullptr);
+  // Another proxyless client of the namespace shares the snapshot, whatever it will dial.
+  compiler::ProxyNode other = testing::Proxy(kProductpageB, {{"app", "productpage"}});
+  other.generator = "grpc";
+  EXPECT_EQ(publisher_.cache_.GetSnapshot(pipeline_.RegisterProxy(other)), snapshot);
 }
 
 // Holds each publication until `bound` are in flight (or a timeout), recording the peak.

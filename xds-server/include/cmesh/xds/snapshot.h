@@ -25,12 +25,17 @@ class Snapshot {
 
   // Every RDS name a listener loads has its RouteConfiguration, and every EDS cluster has its
   // ClusterLoadAssignment: a client would otherwise wait (and warm) forever. Empty when consistent.
-  std::vector<std::string> CheckConsistency() const;
+  // Computed once when the snapshot is built (it is immutable), so publishing one snapshot to
+  // many proxies checks it once.
+  const std::vector<std::string>& CheckConsistency() const { return consistency_errors_; }
 
  private:
   friend class SnapshotBuilder;
+  std::vector<std::string> ComputeConsistencyErrors() const;
+
   std::array<ResourceMap, kResourceTypeCount> resources_;
   std::array<std::string, kResourceTypeCount> versions_;
+  std::vector<std::string> consistency_errors_;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

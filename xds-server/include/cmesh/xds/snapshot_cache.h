@@ -53,6 +53,7 @@ class SnapshotPublisher {
   virtual ~SnapshotPublisher() = default;
   // Refuses (returns the errors, keeps the old snapshot) an inconsistent snapshot.
   virtual std::vector<std::string> SetSnapshot(const std::string& group_key, SnapshotPtr snapshot) = 0;
+  // Watchers get nullptr; a key with no watchers left is forgotten entirely.
   virtual void ClearSnapshot(const std::string& group_key) = 0;
 };
 

@@ -44,7 +44,11 @@ class StreamSession final : public SessionInfo {
   // `source`, `clock`, `callbacks` and `sink` must outlive the session.
   StreamSession(SnapshotSource& source, GroupKeyFunction group_key, const Clock& clock,
                 StreamCallbacks* callbacks, ResponseSink<Response>& sink)
-      : source_(source), group_key_fn_(std::move(group_key)), sink_(sink), stream_(clock, callbacks) {}
+      : source_(source),
+        group_key_fn_(std::move(group_key)),
+        callbacks_(callbacks),
+        sink_(sink),
+        stream_(clock, callbacks) {}
   ~StreamSession() override { Close(); }
   StreamSession(const StreamSession&) = delete;
   StreamSession& operator=(const StreamSession&) = delete;
@@ -68,13 +72,19 @@ class StreamSession final : public SessionInfo {
   // from inside ResponseSink::Send.
   void Close() {
     WatchHandle watch;
+    std::optional<std::string> joined;
+    StreamStatus status;
     {
       std::lock_guard lock(mutex_);
+      if (closed_) return;
       closed_ = true;
       watch = std::move(watch_);
+      joined = group_key_;
+      if (joined && callbacks_) status = stream_.status();
     }
     // Outside our lock: Cancel waits for an in-flight delivery, which needs that lock to finish.
     watch.Cancel();
+    if (joined && callbacks_) callbacks_->OnStreamClosed(status, *joined);
   }
 
   StreamStatus Status() const override {
@@ -99,6 +109,7 @@ class StreamSession final : public SessionInfo {
 
   SnapshotSource& source_;
   GroupKeyFunction group_key_fn_;
+  StreamCallbacks* callbacks_;
   ResponseSink<Response>& sink_;
   mutable std::mutex mutex_;
   Stream stream_;

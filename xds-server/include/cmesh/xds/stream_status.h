@@ -55,6 +55,10 @@ class StreamCallbacks {
   // the caller relates it to its own record of when the config change happened.
   virtual void OnAck(const StreamStatus& status, ResourceType type, const std::string& version, TimePoint at) {}
   virtual void OnNack(const StreamStatus& status, const NackRecord& nack) {}
+  // Once per stream that joined a group (GroupKeyFunction was called for it), when the stream
+  // ends, with the key it joined: pairs each GroupKeyFunction call with one close, so the
+  // controller can forget proxies that are gone. Called without any session lock held.
+  virtual void OnStreamClosed(const StreamStatus& status, const std::string& group_key) {}
 };
 
 // Records the client's answer to the latest response of `type`: a NACK when it carries

@@ -61,6 +61,14 @@ std::string GrpcRouteConfigName(const GrpcTarget& target);
 XdsResources CompileProxylessGrpc(const ConfigIndex& index, const ProxyNode& proxy, const MeshOptions& options,
                                   const std::vector<std::string>& listener_names);
 
+// Every listener name this proxy could ask for that resolves: for each visible service and
+// each of its non-UDP ports, `HOST:PORT` with HOST the short name (services of the proxy's own
+// namespace only), `name.ns`, `name.ns.svc` and the FQDN. Sorted, unique. With these names
+// CompileProxylessGrpc's output depends on the snapshot key alone, so an xDS server can share it
+// among all proxyless clients of a key whatever targets each dials (its subscription picks them).
+std::vector<std::string> ProxylessGrpcListenerNames(const ConfigIndex& index, const ProxyNode& proxy,
+                                                    const MeshOptions& options);
+
 // The cache key of CompileProxylessGrpc's output: ProxySnapshotKey(index, proxy) followed by
 // ";grpc=" and the sorted, unique requested names joined by ",". Equal keys → identical output
 // (for the same index and options).

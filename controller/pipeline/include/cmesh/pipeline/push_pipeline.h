@@ -1,17 +1,26 @@
 // From a config change to published snapshots, one per group of proxies.
 //
-// Groups are keyed by compiler::ProxySnapshotKey: proxies with equal keys get identical output,
-// so the pipeline compiles once per group (for a representative proxy) and publishes through
-// xds::SnapshotPublisher, where every stream of the group shares the snapshot.
+// Proxies register (RegisterProxy) when their first stream names them and are released
+// (ReleaseProxy) when their last stream ends. Each registered proxy is published under its own
+// key (ProxyKey: its node id, labels and generator, everything the pipeline knows of it), and
+// belongs to a group keyed by compiler::ProxySnapshotKey (ProxylessGrpcKey for proxyless gRPC
+// clients): proxies with equal keys get identical output, so the pipeline compiles once per
+// group, for a representative proxy, and publishes that one snapshot (the same object, so the
+// same serialised bytes) under the key of every member.
 //
-// On a config change every registered group is recompiled (BuildIndex once, then Compile per
-// group; the shared interner serialises only resource versions not seen before), but only the
-// groups whose snapshot versions changed are published:
-// a group whose output is unchanged causes no push at all. Narrowing the recompilation itself to
-// the groups a change can affect is left for later; this is simple and always correct.
+// A proxy's group is decided again on every config change, since a change can alter the key (a
+// new sourceLabels match makes a label relevant, a Pod update changes its labels or ports): a
+// proxy whose key changed moves to its new group and is published that group's snapshot, while
+// its streams keep watching the same proxy key.
 //
-// Compilations run on at most `max_concurrent_pushes` threads at once, which bounds the memory
-// and CPU of one push wave.
+// On a config change every group is recompiled (BuildIndex once, then Compile per group; the
+// shared interner serialises only resource versions not seen before), but only the groups
+// whose snapshot versions changed are published, and only to their members: a group whose
+// output is unchanged causes no push at all. Narrowing the recompilation itself to the groups a
+// change can affect is left for later; this is simple and always correct.
+//
+// Compilations and their publications run on at most `max_concurrent_pushes` threads at once,
+// which bounds the memory and CPU of one push wave.
 #pragma once
 
 #include <array>
@@ -44,6 +53,7 @@ struct PushPipelineOptions {
 struct GroupStatus {
   std::string key;
   std::string proxy_id;  // the representative proxy
+  std::size_t members = 0;
   // Time of the first event of the change burst the published snapshot reflects (the start of
   // the convergence time); the registration time for a group's first snapshot.
   SteadyTime change_time{};
@@ -59,6 +69,7 @@ struct PushStats {
   std::size_t compiled = 0;   // groups recompiled
   std::size_t published = 0;  // groups whose snapshot changed and was published
   std::size_t failed = 0;     // groups whose new output was refused (inconsistent)
+  std::size_t moved = 0;      // proxies whose group changed with the config
 };
 
 class PushPipeline {
@@ -72,45 +83,69 @@ class PushPipeline {
   PushStats ApplyConfig(std::shared_ptr<const model::ConfigSet> config, const ObjectKeySet& changed,
                         SteadyTime change_time);
 
-  // The group key of `proxy` under the current config. A proxy with a key not seen before makes
-  // it a group, compiled and published before this returns (its first snapshot then exists for
-  // the stream that asked). Use as the xDS server's GroupKeyFunction.
+  // Registers one stream of `proxy` and returns the key its snapshots are published under (use
+  // as the xDS server's GroupKeyFunction). A proxy's first registration joins (or creates) its
+  // group and publishes the group's snapshot under the proxy's key before returning, so the
+  // stream that asked finds it. Every call must be paired with one ReleaseProxy.
   //
   // A proxyless gRPC client (compiler::IsProxylessGrpc) gets CompileProxylessGrpc's output for
-  // `requested_listeners` (its LDS names), keyed by compiler::ProxylessGrpcKey; a sidecar's
-  // output ignores them.
-  std::string RegisterProxy(const compiler::ProxyNode& proxy, std::vector<std::string> requested_listeners = {});
+  // every name it could ask LDS for (compiler::ProxylessGrpcListenerNames): the names a client
+  // subscribes to are chosen by its stream, so one snapshot serves every client of the group,
+  // whichever targets it dials, and a target that appears later is already there.
+  std::string RegisterProxy(const compiler::ProxyNode& proxy);
 
-  // Forgets a group no proxy uses any more (the caller tracks its streams): it is no longer
-  // compiled, and its snapshot is cleared from the publisher. False when there was none.
-  bool RemoveGroup(const std::string& group_key);
+  // Ends one registration of the proxy published under `proxy_key`. The last one forgets the
+  // proxy and clears its key in the publisher; a group left without members is no longer
+  // compiled. True when that was the last registration; false otherwise (also for unknown keys).
+  bool ReleaseProxy(const std::string& proxy_key);
 
-  std::optional<GroupStatus> Status(const std::string& group_key) const;
+  // The key a proxy's snapshots are published under: stable for the proxy, whatever the config.
+  static std::string ProxyKey(const compiler::ProxyNode& proxy);
+
+  // `key` is a group key or a proxy key (then the status of the proxy's current group).
+  std::optional<GroupStatus> Status(const std::string& key) const;
+  // The current group of a registered proxy; nullopt for unknown proxy keys.
+  std::optional<std::string> GroupOf(const std::string& proxy_key) const;
 
   // For convergence time: when the change that produced `version` of `type` in the group was
-  // first seen. Streams are pipelined, so an ACK may be for an older publication than the
-  // latest; the last kHistory publications per group are remembered. A type whose version did
-  // not change over several publications dates from the first of them. nullopt when unknown.
+  // first seen. `key` is a group key or a proxy key (then its current group). Streams are
+  // pipelined, so an ACK may be for an older publication than the latest; the last kHistory
+  // publications per group are remembered. A type whose version did not change over several
+  // publications dates from the first of them. nullopt when unknown.
   static constexpr std::size_t kHistory = 16;
-  std::optional<SteadyTime> ChangeTimeFor(const std::string& group_key, xds::ResourceType type,
+  std::optional<SteadyTime> ChangeTimeFor(const std::string& key, xds::ResourceType type,
                                           const std::string& version) const;
   std::vector<std::string> GroupKeys() const;
+  std::size_t proxies() const;
   std::shared_ptr<const compiler::ConfigIndex> index() const;
 
  private:
+  struct Member {
+    compiler::ProxyNode proxy;
+    std::string group;            // its current group's key
+    xds::SnapshotPtr published;   // what was last published under its key
+    std::size_t registrations = 0;
+  };
   struct Group {
     compiler::ProxyNode representative;
-    std::vector<std::string> listener_names;  // proxyless gRPC only
     GroupStatus status;
+    std::vector<std::string> members;  // proxy keys, sorted
     struct Publication {
       std::array<std::string, xds::kResourceTypeCount> versions;
       SteadyTime change_time;
     };
     std::deque<Publication> history;  // oldest first, at most kHistory
   };
-  // Compiles and, when its versions changed, publishes one group; returns true when published.
-  // Runs without `mutex_`; only the group's own entry is touched, by exactly one thread.
-  bool CompileGroup(const compiler::ConfigIndex& index, Group* group, SteadyTime change_time);
+  std::string GroupKeyOf(const compiler::ConfigIndex& index, const compiler::ProxyNode& proxy) const;
+  // Compiles one group: the new snapshot when its versions changed, else nullptr (also on
+  // errors, recorded in its status). Runs without `mutex_` held; only the group's own entry is
+  // touched, by exactly one thread.
+  xds::SnapshotPtr CompileGroup(const compiler::ConfigIndex& index, Group* group);
+  // Publishes `candidate` (when given, then it becomes the group's snapshot) or else the group's
+  // current snapshot under every member key that does not have it yet. True when a candidate
+  // was published; a refusal is recorded in the group's errors and keeps the old snapshot.
+  bool Publish(Group* group, xds::SnapshotPtr candidate, SteadyTime change_time);
+  const Group* FindGroupLocked(const std::string& key) const;
 
   xds::SnapshotPublisher& publisher_;
   xds::ResourceInterner& interner_;
@@ -119,9 +154,12 @@ class PushPipeline {
 
   // One push at a time (a push wave is itself parallel); registration waits for it.
   std::mutex push_mutex_;
-  mutable std::mutex mutex_;  // guards index_ and groups_' map shape and statuses for readers
+  // Guards index_, the shape of both maps, members' group and published fields, and statuses
+  // for readers. Group contents are written by one wave worker at a time, under it.
+  mutable std::mutex mutex_;
   std::shared_ptr<const compiler::ConfigIndex> index_;
   std::map<std::string, std::unique_ptr<Group>> groups_;
+  std::map<std::string, Member> members_;
 };
 
 }  // namespace cmesh::pipeline
