@@ -92,6 +92,11 @@ void IncrementalCompiler::CompileInto(const ProxyNode& proxy, XdsResources* inou
   CompileWithState(*index_, proxy, options_, state.get(), inout);
 }
 
+void IncrementalCompiler::Forget(const std::string& snapshot_key) {
+  states_.erase(snapshot_key);
+  results_.erase(snapshot_key);
+}
+
 XdsResources IncrementalCompiler::Compile(const ProxyNode& proxy) {
   const std::string key = ProxySnapshotKey(*index_, proxy);
   auto& state = states_[key];

@@ -31,9 +31,13 @@ void AppendField(std::string* out, std::string_view field) {
 
 PushPipeline::PushPipeline(xds::SnapshotPublisher& publisher, xds::ResourceInterner& interner,
                            const Scheduler& clock, PushPipelineOptions options)
-    : publisher_(publisher), interner_(interner), clock_(clock), options_(std::move(options)) {
+    : publisher_(publisher),
+      interner_(interner),
+      clock_(clock),
+      options_(std::move(options)),
+      incremental_(options_.mesh) {
   options_.max_concurrent_pushes = std::max<std::size_t>(1, options_.max_concurrent_pushes);
-  index_ = compiler::BuildIndex(std::make_shared<const model::ConfigSet>(), options_.mesh);
+  index_ = incremental_.index();
 }
 
 std::string PushPipeline::ProxyKey(const compiler::ProxyNode& proxy) {
@@ -54,16 +58,18 @@ std::string PushPipeline::GroupKeyOf(const compiler::ConfigIndex& index, const c
                                           : compiler::ProxySnapshotKey(index, proxy);
 }
 
-xds::SnapshotPtr PushPipeline::CompileGroup(const compiler::ConfigIndex& index, Group* group) {
+xds::SnapshotPtr PushPipeline::CompileGroup(Group* group) {
   const compiler::ProxyNode& proxy = group->representative;
-  compiler::XdsResources resources =
-      compiler::IsProxylessGrpc(proxy)
-          ? compiler::CompileProxylessGrpc(index, proxy, options_.mesh,
-                                           compiler::ProxylessGrpcListenerNames(index, proxy, options_.mesh))
-          : compiler::Compile(index, proxy, options_.mesh);
-  SnapshotResult result = ToSnapshot(resources, interner_);
+  if (compiler::IsProxylessGrpc(proxy)) {
+    const compiler::ConfigIndex& index = *incremental_.index();
+    group->resources = compiler::CompileProxylessGrpc(index, proxy, options_.mesh,
+                                                      compiler::ProxylessGrpcListenerNames(index, proxy, options_.mesh));
+  } else {
+    incremental_.CompileInto(proxy, &group->resources);
+  }
+  SnapshotResult result = ToSnapshot(group->resources, interner_);
   std::lock_guard lock(mutex_);
-  group->status.warnings = std::move(resources.warnings);
+  group->status.warnings = group->resources.warnings;
   if (!result.ok()) {
     group->status.errors = std::move(result.errors);
     return nullptr;
@@ -121,11 +127,13 @@ bool PushPipeline::Publish(Group* group, xds::SnapshotPtr candidate, SteadyTime 
 
 PushStats PushPipeline::ApplyConfig(std::shared_ptr<const model::ConfigSet> config, const ObjectKeySet& changed,
                                     SteadyTime change_time) {
-  (void)changed;  // every group is recompiled; see the header
+  (void)changed;  // the incremental compiler finds what changed by content hash; see the header
   std::lock_guard push_lock(push_mutex_);
-  std::shared_ptr<const compiler::ConfigIndex> index = compiler::BuildIndex(std::move(config), options_.mesh);
+  incremental_.Update(std::move(config));
+  std::shared_ptr<const compiler::ConfigIndex> index = incremental_.index();
   PushStats stats;
   std::vector<Group*> groups;
+  std::vector<std::string> dropped;
   {
     std::lock_guard lock(mutex_);
     index_ = index;
@@ -140,18 +148,23 @@ PushStats PushPipeline::ApplyConfig(std::shared_ptr<const model::ConfigSet> conf
         group = std::make_unique<Group>();
         group->representative = member.proxy;
         group->status.key = key;
-        group->status.proxy_id = member.proxy.id;
       }
       group->members.insert(std::lower_bound(group->members.begin(), group->members.end(), proxy_key), proxy_key);
       member.group = std::move(key);
       ++stats.moved;
     }
-    std::erase_if(groups_, [](const auto& entry) { return entry.second->members.empty(); });
+    for (auto it = groups_.begin(); it != groups_.end();) {
+      if (it->second->members.empty()) {
+        dropped.push_back(it->first);
+        it = groups_.erase(it);
+      } else {
+        ++it;
+      }
+    }
     for (auto& [key, group] : groups_) {
       // The representative must be a member: the one it was may have moved away.
-      if (!members_.contains(ProxyKey(group->representative))) {
-        group->representative = members_.at(group->members.front()).proxy;
-      } else if (members_.at(ProxyKey(group->representative)).group != key) {
+      auto rep = members_.find(ProxyKey(group->representative));
+      if (rep == members_.end() || rep->second.group != key) {
         group->representative = members_.at(group->members.front()).proxy;
       }
       group->status.proxy_id = group->representative.id;
@@ -159,13 +172,19 @@ PushStats PushPipeline::ApplyConfig(std::shared_ptr<const model::ConfigSet> conf
       groups.push_back(group.get());
     }
   }
+  for (const std::string& key : dropped) incremental_.Forget(key);
+
+  // Compile one group after the other (see the header), then publish on the workers.
+  std::vector<xds::SnapshotPtr> candidates;
+  candidates.reserve(groups.size());
+  for (Group* group : groups) candidates.push_back(CompileGroup(group));
   std::atomic<std::size_t> next{0};
   std::atomic<std::size_t> published{0};
   std::atomic<std::size_t> failed{0};
   auto work = [&] {
     for (std::size_t i = next++; i < groups.size(); i = next++) {
       // Also for unchanged output: members that moved here still need this group's snapshot.
-      if (Publish(groups[i], CompileGroup(*index, groups[i]), change_time)) ++published;
+      if (Publish(groups[i], std::move(candidates[i]), change_time)) ++published;
       std::lock_guard lock(mutex_);
       if (!groups[i]->status.errors.empty()) ++failed;
     }
@@ -206,7 +225,7 @@ std::string PushPipeline::RegisterProxy(const compiler::ProxyNode& proxy) {
     entry->status.members = entry->members.size();
     group = entry.get();
   }
-  Publish(group, created ? CompileGroup(*index, group) : nullptr, clock_.Now());
+  Publish(group, created ? CompileGroup(group) : nullptr, clock_.Now());
   return proxy_key;
 }
 
@@ -221,6 +240,7 @@ bool PushPipeline::ReleaseProxy(const std::string& proxy_key) {
     members.erase(std::find(members.begin(), members.end(), proxy_key));
     group->second->status.members = members.size();
     if (members.empty()) {
+      incremental_.Forget(group->first);
       groups_.erase(group);
     } else if (ProxyKey(group->second->representative) == proxy_key) {
       // Same group key, so any member gives the same output.

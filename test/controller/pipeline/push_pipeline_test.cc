@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cmesh/pipeline/to_snapshot.h"
 #include "pipeline_test_util.h"
 
 namespace cmesh::pipeline {
@@ -287,6 +288,40 @@ TEST_F(PushPipelineTest, ProxylessGrpcClientsShareOneGroupWithEveryNameTheyCould
   compiler::ProxyNode other = testing::Proxy(kProductpageB, {{"app", "productpage"}});
   other.generator = "grpc";
   EXPECT_EQ(publisher_.cache_.GetSnapshot(pipeline_.RegisterProxy(other)), snapshot);
+}
+
+// The pipeline compiles incrementally; what it publishes must always equal a full compilation
+// of the current config for the group's proxy.
+TEST_F(PushPipelineTest, PublishedSnapshotsEqualAFullCompilationThroughChanges) {
+  const compiler::ProxyNode a = testing::Proxy(kProductpage, {{"app", "productpage"}});
+  const compiler::ProxyNode b =
+      testing::Proxy("sidecar~10.1.0.11~productpage-c.other~other.svc.cluster.local", {{"app", "productpage"}});
+  std::string key_a, key_b;
+  for (int weight : {80, 50, 50, 20, 100}) {
+    auto config = Shared(testing::MeshConfig(testing::ReviewsSplitYaml(weight)));
+    pipeline_.ApplyConfig(config, {}, clock_.Now());
+    if (key_a.empty()) {
+      key_a = pipeline_.RegisterProxy(a);
+      key_b = pipeline_.RegisterProxy(b);
+    }
+    auto index = compiler::BuildIndex(config, compiler::MeshOptions{});
+    for (const auto& [key, proxy] : {std::pair{key_a, a}, std::pair{key_b, b}}) {
+      xds::ResourceInterner fresh;
+      SnapshotResult full = ToSnapshot(compiler::Compile(*index, proxy, compiler::MeshOptions{}), fresh);
+      ASSERT_TRUE(full.ok());
+      xds::SnapshotPtr served = publisher_.cache_.GetSnapshot(key);
+      ASSERT_NE(served, nullptr);
+      for (ResourceType type : xds::kPushOrder) {
+        EXPECT_EQ(served->Version(type), full.snapshot->Version(type)) << "weight " << weight << " " << key;
+        ASSERT_EQ(served->Resources(type).size(), full.snapshot->Resources(type).size());
+        for (const auto& [name, resource] : full.snapshot->Resources(type)) {
+          auto mine = served->Find(type, name);
+          ASSERT_NE(mine, nullptr) << name;
+          EXPECT_EQ(mine->body.value(), resource->body.value()) << name;
+        }
+      }
+    }
+  }
 }
 
 // Holds each publication until `bound` are in flight (or a timeout), recording the peak.

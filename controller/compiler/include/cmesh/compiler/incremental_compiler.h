@@ -52,6 +52,10 @@ class IncrementalCompiler {
   // rebuilt, and the result equals Compile(*index(), proxy, options) byte for byte.
   void CompileInto(const ProxyNode& proxy, XdsResources* inout);
 
+  // Drops what is kept for one snapshot key (a group no proxy uses any more). The next
+  // CompileInto for that key starts from scratch (with an empty `inout`).
+  void Forget(const std::string& snapshot_key);
+
   // Convenience: a copy of the (incrementally maintained) result for the proxy's snapshot key.
   XdsResources Compile(const ProxyNode& proxy);
 

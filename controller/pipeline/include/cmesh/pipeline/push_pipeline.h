@@ -13,14 +13,16 @@
 // proxy whose key changed moves to its new group and is published that group's snapshot, while
 // its streams keep watching the same proxy key.
 //
-// On a config change every group is recompiled (BuildIndex once, then Compile per group; the
-// shared interner serialises only resource versions not seen before), but only the groups
-// whose snapshot versions changed are published, and only to their members: a group whose
-// output is unchanged causes no push at all. Narrowing the recompilation itself to the groups a
-// change can affect is left for later; this is simple and always correct.
+// On a config change the config is handed to one compiler::IncrementalCompiler, which keeps,
+// per group, every resource whose inputs did not change and rebuilds only the others (a group
+// none of whose inputs changed costs hashing, not compiling). Only the groups whose snapshot
+// versions changed are published, and only to their members: a group whose output is unchanged
+// causes no push at all. Proxyless gRPC groups are compiled in full (CompileProxylessGrpc over
+// the same index).
 //
-// Compilations and their publications run on at most `max_concurrent_pushes` threads at once,
-// which bounds the memory and CPU of one push wave.
+// The incremental compiler is single-threaded, so groups are compiled one after the other; their
+// publications (the deliveries to every stream of the group) run on at most
+// `max_concurrent_pushes` threads at once, which bounds the memory and CPU of one push wave.
 #pragma once
 
 #include <array>
@@ -34,6 +36,7 @@
 #include <vector>
 
 #include "cmesh/compiler/compiler.h"
+#include "cmesh/compiler/incremental_compiler.h"
 #include "cmesh/compiler/mesh_options.h"
 #include "cmesh/compiler/proxy_node.h"
 #include "cmesh/model/config_set.h"
@@ -128,6 +131,7 @@ class PushPipeline {
   };
   struct Group {
     compiler::ProxyNode representative;
+    compiler::XdsResources resources;  // the last compilation (sidecars: patched in place)
     GroupStatus status;
     std::vector<std::string> members;  // proxy keys, sorted
     struct Publication {
@@ -138,9 +142,9 @@ class PushPipeline {
   };
   std::string GroupKeyOf(const compiler::ConfigIndex& index, const compiler::ProxyNode& proxy) const;
   // Compiles one group: the new snapshot when its versions changed, else nullptr (also on
-  // errors, recorded in its status). Runs without `mutex_` held; only the group's own entry is
-  // touched, by exactly one thread.
-  xds::SnapshotPtr CompileGroup(const compiler::ConfigIndex& index, Group* group);
+  // errors, recorded in its status). Under `push_mutex_` (the incremental compiler is not
+  // thread-safe), without `mutex_`.
+  xds::SnapshotPtr CompileGroup(Group* group);
   // Publishes `candidate` (when given, then it becomes the group's snapshot) or else the group's
   // current snapshot under every member key that does not have it yet. True when a candidate
   // was published; a refusal is recorded in the group's errors and keeps the old snapshot.
@@ -154,6 +158,7 @@ class PushPipeline {
 
   // One push at a time (a push wave is itself parallel); registration waits for it.
   std::mutex push_mutex_;
+  compiler::IncrementalCompiler incremental_;  // under push_mutex_
   // Guards index_, the shape of both maps, members' group and published fields, and statuses
   // for readers. Group contents are written by one wave worker at a time, under it.
   mutable std::mutex mutex_;
