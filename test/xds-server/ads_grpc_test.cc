@@ -395,6 +395,67 @@ TEST_F(AdsGrpcTest, LargeResourceBeyondGrpcsDefault4MiBReachesEveryStreamIntact)
   }
 }
 
+// A client that sends its request and never reads: each change queues a response behind the
+// stuck write, until the bound ends the stream; a reading client on the same server is unharmed.
+TEST(AdsGrpcSlowClientTest, StreamOfAClientThatDoesNotReadIsEndedOnceItsQueueIsFull) {
+  SnapshotCache cache;
+  SessionRegistry registry;
+  XdsGrpcServer server(cache, registry, [](const envoy::config::core::v3::Node&) { return std::string(kGroup); });
+  XdsGrpcServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = 0;
+  options.max_queued_responses = 4;
+  options.log = [](std::string_view) {};
+  std::string error;
+  ASSERT_TRUE(server.Start(options, &error)) << error;
+  // Large enough (about 1 MiB each) that a few fill the HTTP/2 flow-control windows of a client
+  // that does not read, so the server's write in flight stalls.
+  auto big_mesh = [](int generation) {
+    envoy::config::endpoint::v3::ClusterLoadAssignment big = Assignment("a", {});
+    for (int i = 0; i < 40'000; ++i) {
+      auto* address = big.mutable_endpoints(0)->add_lb_endpoints()->mutable_endpoint()->mutable_address()
+                          ->mutable_socket_address();
+      address->set_address("10." + std::to_string(generation) + "." + std::to_string(i / 256 % 256) + "." +
+                           std::to_string(i % 256));
+      address->set_port_value(8080);
+    }
+    SnapshotBuilder builder;
+    builder.Add(MakeResource(EdsCluster("a")));
+    builder.Add(MakeResource(big));
+    return std::move(builder).Build();
+  };
+  ASSERT_THAT(cache.SetSnapshot(kGroup, big_mesh(0)), IsEmpty());
+
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(-1);
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // its own connection
+  auto channel = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(server.port()),
+                                           grpc::InsecureChannelCredentials(), args);
+  auto stub = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel);
+  grpc::ClientContext stuck_context;
+  auto stuck = stub->StreamAggregatedResources(&stuck_context);
+  ASSERT_TRUE(stuck->Write(WithNode(Request(kEds, {"a"}))));
+  ASSERT_TRUE(server.service().WaitForOpenStreams(1, std::chrono::seconds(5)));
+
+  int published = 0;
+  for (int generation = 1; generation < 200 && server.service().overflowed_streams() == 0; ++generation) {
+    ASSERT_THAT(cache.SetSnapshot(kGroup, big_mesh(generation)), IsEmpty());
+    ++published;
+  }
+  EXPECT_EQ(server.service().overflowed_streams(), 1u) << "after " << published << " snapshots";
+  // More than the bound were needed: the queue really held that many before giving up.
+  EXPECT_GT(published, 4);
+  EXPECT_TRUE(server.service().WaitForOpenStreams(0, std::chrono::seconds(10)));
+
+  // The server goes on serving: a new stream gets the current state at once.
+  SotwTestStream fresh(*stub, &AdsStub::StreamAggregatedResources);
+  ASSERT_TRUE(fresh.Send(WithNode(Request(kEds, {"a"}))));
+  auto response = fresh.Next(std::chrono::seconds(10));
+  ASSERT_TRUE(response.has_value());
+  EXPECT_EQ(response->resources_size(), 1);
+  stuck_context.TryCancel();
+}
+
 TEST_F(AdsGrpcTest, ManyConcurrentStreamsOnOneConnectionAllReceiveAPush) {
   constexpr int kStreams = 150;  // SotW and delta each, all on one connection
   std::vector<std::unique_ptr<SotwTestStream>> sotw;

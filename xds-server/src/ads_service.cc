@@ -19,6 +19,8 @@ class AdsStreamReactor : public grpc::ServerGenericBidiReactor {
  public:
   // Ends the stream with `status` (once; later calls and a failed read or write do nothing more).
   virtual void EndStream(grpc::Status status) = 0;
+  // Cancels the call (a write stuck on a client that does not read then fails).
+  virtual void Cancel() = 0;
 
  protected:
   // The service's registration is private to this (friend) base, not to every stream type.
@@ -26,6 +28,8 @@ class AdsStreamReactor : public grpc::ServerGenericBidiReactor {
     return service.Register(reactor, refusal);
   }
   static void Unregister(AdsService& service, AdsStreamReactor* reactor) { service.Unregister(reactor); }
+  static void RequestCancel(AdsService& service, AdsStreamReactor* reactor) { service.RequestCancel(reactor); }
+  static std::size_t MaxQueued(const AdsService& service) { return service.max_queued_responses(); }
 };
 
 namespace {
@@ -59,10 +63,11 @@ grpc::ByteBuffer ToByteBuffer(const Response& response) {
 template <typename Session, typename Request, typename Response>
 class StreamReactor final : public AdsStreamReactor, private ResponseSink<Response> {
  public:
-  StreamReactor(AdsService& service, SnapshotSource& source, SessionRegistry& registry,
-                const GroupKeyFunction& group_key, const Clock& clock, StreamCallbacks* callbacks,
-                std::string_view method)
+  StreamReactor(AdsService& service, grpc::CallbackServerContext* context, SnapshotSource& source,
+                SessionRegistry& registry, const GroupKeyFunction& group_key, const Clock& clock,
+                StreamCallbacks* callbacks, std::string_view method)
       : service_(service),
+        context_(context),
         registry_(registry),
         method_(method),
         session_(std::make_shared<Session>(source, group_key, clock, callbacks, AsSink())) {
@@ -90,6 +95,8 @@ class StreamReactor final : public AdsStreamReactor, private ResponseSink<Respon
     }
     Finish(std::move(status));
   }
+
+  void Cancel() override { context_->TryCancel(); }
 
  private:
   ResponseSink<Response>& AsSink() { return *this; }
@@ -165,6 +172,16 @@ class StreamReactor final : public AdsStreamReactor, private ResponseSink<Respon
       std::lock_guard lock(mutex_);
       if (finishing_) return;
       for (const Response& response : responses) queue_.push_back(ToByteBuffer(response));
+      if (writing_ && queue_.size() > MaxQueued(service_)) {
+        // The client is not reading. End the stream (the write in flight fails once the call is
+        // cancelled, and OnWriteDone finishes); it reconnects and gets its current state.
+        finishing_ = true;
+        queue_.clear();
+        pending_finish_ = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                       "client is not reading its xDS responses; reconnect to resynchronise");
+        RequestCancel(service_, this);
+        return;
+      }
       if (writing_ || queue_.empty()) return;
       writing_ = true;
       in_flight_ = std::move(queue_.front());
@@ -175,6 +192,7 @@ class StreamReactor final : public AdsStreamReactor, private ResponseSink<Respon
   }
 
   AdsService& service_;
+  grpc::CallbackServerContext* context_;
   SessionRegistry& registry_;
   std::string method_;
   std::shared_ptr<Session> session_;
@@ -201,16 +219,57 @@ AdsService::AdsService(SnapshotSource& source, SessionRegistry& registry, GroupK
       registry_(registry),
       group_key_(std::move(group_key)),
       callbacks_(callbacks),
-      clock_(clock ? *clock : steady_clock_) {}
+      clock_(clock ? *clock : steady_clock_),
+      reaper_([this] { ReapLoop(); }) {}
 
-AdsService::~AdsService() = default;
+AdsService::~AdsService() {
+  {
+    std::lock_guard lock(reap_mutex_);
+    stop_reaper_ = true;
+  }
+  reap_changed_.notify_all();
+  reaper_.join();
+}
+
+void AdsService::RequestCancel(AdsStreamReactor* reactor) {
+  {
+    std::lock_guard lock(reap_mutex_);
+    to_cancel_.push_back(reactor);
+    ++overflowed_;
+  }
+  reap_changed_.notify_all();
+}
+
+std::size_t AdsService::overflowed_streams() const {
+  std::lock_guard lock(reap_mutex_);
+  return overflowed_;
+}
+
+void AdsService::ReapLoop() {
+  std::unique_lock lock(reap_mutex_);
+  while (true) {
+    reap_changed_.wait(lock, [&] { return stop_reaper_ || !to_cancel_.empty(); });
+    if (stop_reaper_) return;
+    std::vector<AdsStreamReactor*> batch = std::exchange(to_cancel_, {});
+    lock.unlock();
+    {
+      // Registered reactors are alive while the service lock is held (OnDone unregisters first);
+      // an inline OnDone re-enters this recursive lock on the same thread.
+      std::lock_guard open_lock(mutex_);
+      for (AdsStreamReactor* reactor : batch) {
+        if (open_.count(reactor)) reactor->Cancel();
+      }
+    }
+    lock.lock();
+  }
+}
 
 grpc::ServerGenericBidiReactor* AdsService::CreateReactor(grpc::GenericCallbackServerContext* context) {
   if (context->method() == kSotwMethod) {
-    return new SotwReactor(*this, source_, registry_, group_key_, clock_, callbacks_, context->method());
+    return new SotwReactor(*this, context, source_, registry_, group_key_, clock_, callbacks_, context->method());
   }
   if (context->method() == kDeltaMethod) {
-    return new DeltaReactor(*this, source_, registry_, group_key_, clock_, callbacks_, context->method());
+    return new DeltaReactor(*this, context, source_, registry_, group_key_, clock_, callbacks_, context->method());
   }
   return grpc::CallbackGenericService::CreateReactor(context);
 }

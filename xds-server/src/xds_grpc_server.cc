@@ -36,6 +36,7 @@ bool XdsGrpcServer::Start(const XdsGrpcServerOptions& options, std::string* erro
                                  ? "[" + options_.address + "]:" + std::to_string(options_.port)
                                  : options_.address + ":" + std::to_string(options_.port);
   builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &port_);
+  service_.SetMaxQueuedResponses(options_.max_queued_responses);
   builder.RegisterCallbackGenericService(&service_);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options_.keepalive_time));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, ms(options_.keepalive_timeout));

@@ -10,6 +10,8 @@
 #include <mutex>
 #include <set>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <grpcpp/generic/async_generic_service.h>
 
@@ -45,6 +47,16 @@ class AdsService final : public grpc::CallbackGenericService {
   // instead of waiting for grpc::Server's shutdown deadline to cancel them.
   void FinishAll(const grpc::Status& status);
 
+  // A stream whose client does not read (a stuck or overwhelmed proxy) would otherwise keep
+  // every response it is sent, and with them old snapshots' resources. Once more than `count`
+  // responses wait behind the write in flight, the stream is cancelled and ended UNAVAILABLE, so
+  // the client reconnects and is sent its current state once. Set before serving.
+  static constexpr std::size_t kDefaultMaxQueuedResponses = 1024;
+  void SetMaxQueuedResponses(std::size_t count) { max_queued_responses_ = count; }
+  std::size_t max_queued_responses() const { return max_queued_responses_; }
+  // Streams ended that way since the start.
+  std::size_t overflowed_streams() const;
+
   std::size_t open_streams() const;
   // Waits until exactly `count` streams are open; false on timeout. The readiness signal for
   // tests and for a shutdown that wants to see the streams gone.
@@ -55,6 +67,10 @@ class AdsService final : public grpc::CallbackGenericService {
   // False when the service is finishing; the reactor then ends its stream with that status.
   bool Register(AdsStreamReactor* reactor, grpc::Status* refusal);
   void Unregister(AdsStreamReactor* reactor);
+  // Asks the reaper thread to cancel the stream. Takes only a leaf lock, so a reactor may call it
+  // while its session's lock is held (cancelling there could run gRPC's reactions inline).
+  void RequestCancel(AdsStreamReactor* reactor);
+  void ReapLoop();
 
   SnapshotSource& source_;
   SessionRegistry& registry_;
@@ -70,6 +86,14 @@ class AdsService final : public grpc::CallbackGenericService {
   std::set<AdsStreamReactor*> open_;
   bool finishing_ = false;
   grpc::Status finish_status_;
+
+  std::size_t max_queued_responses_ = kDefaultMaxQueuedResponses;
+  mutable std::mutex reap_mutex_;  // leaf lock
+  std::condition_variable reap_changed_;
+  std::vector<AdsStreamReactor*> to_cancel_;
+  std::size_t overflowed_ = 0;
+  bool stop_reaper_ = false;
+  std::thread reaper_;  // last: started once everything above exists
 };
 
 }  // namespace cmesh::xds

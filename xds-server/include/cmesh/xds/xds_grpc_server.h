@@ -29,6 +29,9 @@ struct XdsGrpcServerOptions {
   int max_concurrent_streams = 100'000;
   // Big meshes produce multi-megabyte LDS/CDS responses; gRPC's default receive limit is 4 MiB.
   int max_message_bytes = 64 << 20;
+  // Responses that may wait behind a stream's write in flight before the stream is ended as
+  // stuck (see AdsService::SetMaxQueuedResponses).
+  std::size_t max_queued_responses = AdsService::kDefaultMaxQueuedResponses;
   // Status the open streams are ended with on Shutdown.
   grpc::Status shutdown_status{grpc::StatusCode::UNAVAILABLE, "xDS server shutting down"};
   // Where start-up facts (bound port, open-files limit) are written; stderr when empty.
