@@ -97,6 +97,15 @@ int Run(const Flags& flags) {
   pipeline::ThreadScheduler scheduler;
   CountingPublisher publisher(cache, pilot_metrics);
   pipeline::PushPipelineOptions pipeline_options;
+  pipeline_options.on_push = [&pilot_metrics](const pipeline::PushStats& stats) {
+    const double seconds = std::chrono::duration<double>(stats.duration).count();
+    pilot_metrics.push_time.Get().Observe(seconds);
+    char ms[32];
+    std::snprintf(ms, sizeof ms, "%.1f", seconds * 1000);
+    Log(LogLevel::kInfo, "push: " + std::to_string(stats.compiled) + " groups compiled, " +
+                             std::to_string(stats.published) + " published, " + std::to_string(stats.failed) +
+                             " failed, " + std::to_string(stats.moved) + " proxies regrouped, " + ms + " ms");
+  };
   pipeline::PushPipeline push_pipeline(publisher, interner, scheduler, pipeline_options);
 
   auto on_diagnostics = [&](const std::vector<model::Diagnostic>& diagnostics) {

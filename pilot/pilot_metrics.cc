@@ -34,6 +34,12 @@ PilotMetrics::PilotMetrics(metrics::Registry& registry)
                                     "Seconds from a config change to a proxy's ACK of the version reflecting it.",
                                     metrics::ConvergenceSecondsBuckets())
                       .OrDie()),
+      push_time(registry
+                    .AddHistogram("pilot_xds_push_time",
+                                  "Seconds from the start of a push (after the debounce) until every changed "
+                                  "snapshot was handed to its proxies' streams.",
+                                  metrics::PushTimeSecondsBuckets())
+                    .OrDie()),
       config_objects(
           registry.AddGauge("cmesh_config_objects", "Valid config objects currently loaded, by kind.", {"kind"})
               .OrDie()),

@@ -26,6 +26,7 @@ struct PilotMetrics {
   metrics::CounterFamily& pushes;            // pilot_xds_pushes{type}
   metrics::CounterFamily& rejects;           // pilot_total_xds_rejects{type}
   metrics::HistogramFamily& convergence;     // pilot_proxy_convergence_time
+  metrics::HistogramFamily& push_time;       // pilot_xds_push_time
   metrics::GaugeFamily& config_objects;      // cmesh_config_objects{kind}
   metrics::GaugeFamily& invalid_objects;     // cmesh_config_invalid_objects
   metrics::GaugeFamily& proxies;             // cmesh_xds_proxies

@@ -274,6 +274,12 @@ TEST(Pilot, ServesSidecarPushesChangesAndShutsDownCleanly) {
   // first RDS version may arrive after the second version was already sent: its nonce is then
   // stale, and a stale ACK is counted but not timed, so it is not required here. Sums are in
   // seconds: no ACK took longer than this test's deadline.
+  // Pushes: the initial load and the VirtualService rewrite at least (the web proxy's first
+  // snapshot is compiled at registration, which is no push).
+  auto push_count = MetricValue(metrics.body, "pilot_xds_push_time_count");
+  ASSERT_TRUE(push_count) << metrics.body;
+  EXPECT_GE(*push_count, 2);
+  EXPECT_THAT(pilot.Log(), HasSubstr("groups compiled, 1 published"));
   auto convergence_count = MetricValue(metrics.body, "pilot_proxy_convergence_time_count");
   auto convergence_sum = MetricValue(metrics.body, "pilot_proxy_convergence_time_sum");
   ASSERT_TRUE(convergence_count && convergence_sum) << metrics.body;

@@ -128,7 +128,8 @@ bool PushPipeline::Publish(Group* group, xds::SnapshotPtr candidate, SteadyTime 
 PushStats PushPipeline::ApplyConfig(std::shared_ptr<const model::ConfigSet> config, const ObjectKeySet& changed,
                                     SteadyTime change_time) {
   (void)changed;  // the incremental compiler finds what changed by content hash; see the header
-  std::lock_guard push_lock(push_mutex_);
+  std::unique_lock push_lock(push_mutex_);
+  const SteadyTime start = clock_.Now();
   incremental_.Update(std::move(config));
   std::shared_ptr<const compiler::ConfigIndex> index = incremental_.index();
   PushStats stats;
@@ -197,6 +198,9 @@ PushStats PushPipeline::ApplyConfig(std::shared_ptr<const model::ConfigSet> conf
   stats.compiled = groups.size();
   stats.published = published.load();
   stats.failed = failed.load();
+  stats.duration = clock_.Now() - start;
+  push_lock.unlock();
+  if (options_.on_push) options_.on_push(stats);
   return stats;
 }
 

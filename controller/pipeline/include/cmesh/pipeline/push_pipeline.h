@@ -28,6 +28,8 @@
 #include <array>
 #include <cstddef>
 #include <deque>
+#include <functional>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,9 +49,13 @@
 
 namespace cmesh::pipeline {
 
+struct PushStats;
+
 struct PushPipelineOptions {
   compiler::MeshOptions mesh;
   std::size_t max_concurrent_pushes = 4;
+  // Called at the end of every ApplyConfig (on its thread, no lock held), for logs and metrics.
+  std::function<void(const PushStats&)> on_push;
 };
 
 // What a group last published, and which change it reflects.
@@ -73,6 +79,9 @@ struct PushStats {
   std::size_t published = 0;  // groups whose snapshot changed and was published
   std::size_t failed = 0;     // groups whose new output was refused (inconsistent)
   std::size_t moved = 0;      // proxies whose group changed with the config
+  // From the start of ApplyConfig until every changed snapshot was handed to its proxies' streams
+  // (by the pipeline's clock).
+  std::chrono::nanoseconds duration{0};
 };
 
 class PushPipeline {
