@@ -101,29 +101,46 @@ std::optional<HttpRequest> ParseRequestLine(std::string_view line) {
 HttpServer::~HttpServer() { Stop(); }
 
 bool HttpServer::Start(const std::string& address, int port, std::string* error) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  if (::inet_pton(AF_INET, address.c_str(), &addr.sin_addr) != 1) {
-    *error = "bad IPv4 listen address \"" + address + "\"";
+  // IPv4 or IPv6 by the address's form; "::" listens on both families (IPV6_V6ONLY off), as
+  // Istio's pilot does on every interface.
+  sockaddr_storage storage{};
+  socklen_t size = 0;
+  int family = AF_INET;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&storage); ::inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    size = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+             ::inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    size = sizeof(sockaddr_in6);
+    family = AF_INET6;
+  } else {
+    *error = "bad listen address \"" + address + "\" (an IPv4 or IPv6 literal)";
     return false;
   }
-  listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  listen_fd_ = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) {
     *error = std::string("socket: ") + std::strerror(errno);
     return false;
   }
   int one = 1;
   ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listen_fd_, 64) != 0) {
+  if (family == AF_INET6) {
+    int zero = 0;
+    ::setsockopt(listen_fd_, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
+  }
+  if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&storage), size) != 0 || ::listen(listen_fd_, 64) != 0) {
     *error = "cannot listen on " + address + ":" + std::to_string(port) + ": " + std::strerror(errno);
     ::close(listen_fd_);
     listen_fd_ = -1;
     return false;
   }
-  socklen_t len = sizeof addr;
-  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-  port_ = ntohs(addr.sin_port);
+  socklen_t len = sizeof storage;
+  ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&storage), &len);
+  port_ = family == AF_INET ? ntohs(reinterpret_cast<sockaddr_in*>(&storage)->sin_port)
+                            : ntohs(reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port);
   thread_ = std::thread([this] { Run(); });
   return true;
 }

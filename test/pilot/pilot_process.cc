@@ -51,7 +51,7 @@ PilotProcess::~PilotProcess() {
 std::string PilotProcess::Log() const { return log_path_.empty() ? "" : ReadFile(log_path_); }
 
 std::optional<int> PilotProcess::WaitForPort(const std::string& what, std::chrono::milliseconds timeout) const {
-  const std::regex pattern(what + " listening on [0-9.]+:([0-9]+)");
+  const std::regex pattern(what + " listening on [0-9a-fA-F.:]+:([0-9]+)");
   auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch match;
@@ -83,17 +83,27 @@ std::optional<int> PilotProcess::SignalAndWait(int signal, std::chrono::millisec
   return Wait(timeout);
 }
 
-HttpResult RawHttp(int port, const std::string& raw) {
+HttpResult RawHttp(int port, const std::string& raw, const std::string& host) {
   HttpResult result;
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage storage{};
+  socklen_t size = 0;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&storage); ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(static_cast<uint16_t>(port));
+    size = sizeof(sockaddr_in);
+  } else if (auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
+             ::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(static_cast<uint16_t>(port));
+    size = sizeof(sockaddr_in6);
+  } else {
+    return result;
+  }
+  int fd = ::socket(storage.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return result;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   timeval timeout{5, 0};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&storage), size) != 0) {
     ::close(fd);
     return result;
   }
@@ -111,8 +121,8 @@ HttpResult RawHttp(int port, const std::string& raw) {
   return result;
 }
 
-HttpResult HttpGet(int port, const std::string& target) {
-  return RawHttp(port, "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n");
+HttpResult HttpGet(int port, const std::string& target, const std::string& host) {
+  return RawHttp(port, "GET " + target + " HTTP/1.1\r\nHost: localhost\r\n\r\n", host);
 }
 
 }  // namespace cmesh::testing

@@ -38,8 +38,9 @@ struct HttpResult {
   std::string body;
 };
 
-// Sends `raw` to 127.0.0.1:port and parses the answer of the minimal HTTP server.
-HttpResult RawHttp(int port, const std::string& raw);
-HttpResult HttpGet(int port, const std::string& target);
+// Sends `raw` to host:port (an IPv4 or IPv6 literal) and parses the answer of the minimal HTTP
+// server.
+HttpResult RawHttp(int port, const std::string& raw, const std::string& host = "127.0.0.1");
+HttpResult HttpGet(int port, const std::string& target, const std::string& host = "127.0.0.1");
 
 }  // namespace cmesh::testing

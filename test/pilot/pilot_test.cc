@@ -327,6 +327,35 @@ TEST(Pilot, ServesSidecarPushesChangesAndShutsDownCleanly) {
   EXPECT_FALSE(stream.AwaitEnd().ok());
 }
 
+// "::" listens on every interface of both families, as Istio's pilot does.
+TEST(Pilot, ListensOnIpv6AndIpv4WithTheUnspecifiedIpv6Address) {
+  TempDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  CopyData(dir, "services.yaml", "services.yaml");
+  auto args = PortZeroArgs(dir.path());
+  auto at = std::find(args.begin(), args.end(), "--listen-address");
+  ASSERT_NE(at, args.end());
+  *(at + 1) = "::";
+  PilotProcess pilot(args);
+  ASSERT_TRUE(pilot.started());
+  auto xds_port = pilot.WaitForPort("xds", kDeadline);
+  auto debug_port = pilot.WaitForPort("debug", kDeadline);
+  auto monitoring_port = pilot.WaitForPort("monitoring", kDeadline);
+  ASSERT_TRUE(xds_port && debug_port && monitoring_port) << pilot.Log();
+  EXPECT_EQ(HttpGet(*debug_port, "/ready", "::1").status, 200) << pilot.Log();
+  EXPECT_EQ(HttpGet(*debug_port, "/ready", "127.0.0.1").status, 200);
+  EXPECT_EQ(HttpGet(*monitoring_port, "/metrics", "::1").status, 200);
+
+  auto channel = grpc::CreateChannel("[::1]:" + std::to_string(*xds_port), grpc::InsecureChannelCredentials());
+  auto stub = envoy::service::discovery::v3::AggregatedDiscoveryService::NewStub(channel);
+  xds::testing::SotwTestStream stream(*stub, &xds::testing::AdsStub::StreamAggregatedResources);
+  ASSERT_TRUE(stream.Send(Request(kClusterType)));
+  auto cds = NextOfType(stream, kClusterType);
+  ASSERT_TRUE(cds) << pilot.Log();
+  EXPECT_THAT(ClusterNames(*cds), ::testing::Contains("outbound|9080||ratings.demo.svc.cluster.local"));
+  EXPECT_EQ(pilot.SignalAndWait(SIGTERM, kDeadline), 0) << pilot.Log();
+}
+
 // Polls /metrics until `series` has `value`; the last value seen otherwise.
 std::optional<double> AwaitMetric(int port, const std::string& series, double value) {
   std::optional<double> seen;
