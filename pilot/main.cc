@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cmesh/compiler/compiler.h"
+#include "cmesh/compiler/grpc_proxyless.h"
 #include "cmesh/compiler/proxy_node.h"
 #include "cmesh/metrics/registry.h"
 #include "cmesh/metrics/text_format.h"
@@ -32,10 +33,33 @@
 namespace cmesh::pilot {
 namespace {
 
+std::string StringMetadata(const envoy::config::core::v3::Node& node, const std::string& key) {
+  const auto& fields = node.metadata().fields();
+  auto it = fields.find(key);
+  if (it == fields.end() || it->second.kind_case() != google::protobuf::Value::kStringValue) return "";
+  return it->second.string_value();
+}
+
 // The proxy a stream's node describes: its id, plus the LABELS and GENERATOR metadata Istio's
-// bootstrap puts there.
+// bootstrap puts there. A proxyless gRPC client's bootstrap is often written by hand, so for
+// GENERATOR=grpc an id that is not Istio's `TYPE~IP~POD.NS~DOMAIN` is accepted too: the client
+// is then in the namespace of its NAMESPACE metadata (else "default"), with the first of
+// INSTANCE_IPS as its address. Sidecars must use Istio's form, as with Istio.
 std::optional<compiler::ProxyNode> ProxyFromNode(const envoy::config::core::v3::Node& node, std::string* error) {
+  const std::string generator = StringMetadata(node, "GENERATOR");
   auto proxy = compiler::ParseNodeId(node.id(), error);
+  if (!proxy && compiler::IsProxylessGrpc(generator) && !node.id().empty()) {
+    proxy = compiler::ProxyNode{};
+    proxy->id = node.id();
+    proxy->type = "sidecar";
+    proxy->ns = StringMetadata(node, "NAMESPACE");
+    if (proxy->ns.empty()) proxy->ns = "default";
+    proxy->domain = proxy->ns + ".svc.cluster.local";
+    const std::string ips = StringMetadata(node, "INSTANCE_IPS");
+    proxy->ip = ips.substr(0, ips.find(','));
+    Log(LogLevel::kWarn, "proxyless gRPC client \"" + node.id() + "\" has no Istio node id (" + *error +
+                             "); serving it as a client in namespace " + proxy->ns);
+  }
   if (!proxy) return std::nullopt;
   const auto& fields = node.metadata().fields();
   if (auto labels = fields.find("LABELS");
@@ -44,10 +68,7 @@ std::optional<compiler::ProxyNode> ProxyFromNode(const envoy::config::core::v3::
       if (value.kind_case() == google::protobuf::Value::kStringValue) proxy->labels[key] = value.string_value();
     }
   }
-  if (auto generator = fields.find("GENERATOR");
-      generator != fields.end() && generator->second.kind_case() == google::protobuf::Value::kStringValue) {
-    proxy->generator = generator->second.string_value();
-  }
+  proxy->generator = generator;
   return proxy;
 }
 

@@ -413,6 +413,28 @@ TEST(Pilot, ServesProxylessGrpcClientAndForgetsItWhenItsStreamEnds) {
   // virtual_service_v2.yaml sends ratings to v2.
   EXPECT_THAT(RouteClusters(*rds), ::testing::Contains(HasSubstr("-> outbound|9080|v2|ratings.demo.svc.cluster.local")));
 
+  // A hand-written gRPC bootstrap with a plain node id and NAMESPACE metadata is served too,
+  // resolving short names in that namespace.
+  {
+    xds::testing::SotwTestStream plain(*stub, &xds::testing::AdsStub::StreamAggregatedResources);
+    DiscoveryRequest request;
+    request.set_type_url(kListenerType);
+    request.add_resource_names("ratings:9080");
+    request.mutable_node()->set_id("my-grpc-client");
+    auto& metadata = *request.mutable_node()->mutable_metadata()->mutable_fields();
+    metadata["GENERATOR"].set_string_value("grpc");
+    metadata["NAMESPACE"].set_string_value("demo");
+    ASSERT_TRUE(plain.Send(request));
+    auto plain_lds = plain.Next(kDeadline);
+    ASSERT_TRUE(plain_lds) << pilot.Log();
+    ASSERT_EQ(plain_lds->resources_size(), 1);
+    envoy::config::listener::v3::Listener plain_listener;
+    ASSERT_TRUE(plain_lds->resources(0).UnpackTo(&plain_listener));
+    EXPECT_EQ(plain_listener.name(), "ratings:9080");
+    EXPECT_THAT(pilot.Log(), HasSubstr("\"my-grpc-client\" has no Istio node id"));
+    EXPECT_TRUE(plain.Close().ok());
+  }
+
   EXPECT_EQ(AwaitMetric(*monitoring_port, "cmesh_xds_proxies", 1), 1);
   EXPECT_EQ(AwaitMetric(*monitoring_port, "cmesh_xds_snapshot_groups", 1), 1);
   // The client goes away: its stream closes, and the proxy and its group are released.
