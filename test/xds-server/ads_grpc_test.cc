@@ -492,6 +492,19 @@ TEST_F(AdsGrpcTest, ManyConcurrentStreamsOnOneConnectionAllReceiveAPush) {
   }
 }
 
+TEST_F(AdsGrpcTest, APortInUseIsAnErrorNotASharedListener) {
+  SnapshotCache other_cache;
+  SessionRegistry other_registry;
+  XdsGrpcServer second(other_cache, other_registry, [](const envoy::config::core::v3::Node&) { return std::string(); });
+  XdsGrpcServerOptions options;
+  options.address = "127.0.0.1";
+  options.port = server.port();
+  options.log = [](std::string_view) {};
+  std::string error;
+  EXPECT_FALSE(second.Start(options, &error));
+  EXPECT_NE(error.find("cannot listen on 127.0.0.1:" + std::to_string(server.port())), std::string::npos) << error;
+}
+
 TEST_F(AdsGrpcTest, OtherMethodsAreUnimplemented) {
   grpc::GenericStub generic(channel);
   RawBytesCall call(generic, "/envoy.service.discovery.v3.AggregatedDiscoveryService/NoSuchMethod", "");

@@ -36,6 +36,9 @@ bool XdsGrpcServer::Start(const XdsGrpcServerOptions& options, std::string* erro
                                  ? "[" + options_.address + "]:" + std::to_string(options_.port)
                                  : options_.address + ":" + std::to_string(options_.port);
   builder.AddListeningPort(target, grpc::InsecureServerCredentials(), &port_);
+  // gRPC sets SO_REUSEPORT by default, which lets a second control plane bind the same port and
+  // silently take half the connections; a taken port must be an error instead.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   service_.SetMaxQueuedResponses(options_.max_queued_responses);
   builder.RegisterCallbackGenericService(&service_);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, ms(options_.keepalive_time));
