@@ -19,13 +19,15 @@ extern char** environ;
 
 namespace cmesh::testing {
 
-PilotProcess::PilotProcess(const std::vector<std::string>& args) {
+PilotProcess::PilotProcess(const std::vector<std::string>& args) : PilotProcess("cmesh-pilot", args) {}
+
+PilotProcess::PilotProcess(const std::string& binary_name, const std::vector<std::string>& args) {
   char log_template[] = "/tmp/cmesh_pilot_log_XXXXXX";
   int fd = ::mkstemp(log_template);
   if (fd < 0) return;
   ::close(fd);
   log_path_ = log_template;
-  std::string binary = BinDir() + "/cmesh-pilot";
+  std::string binary = BinDir() + "/" + binary_name;
   std::vector<std::string> argv_strings = {binary};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;

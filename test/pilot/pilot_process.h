@@ -1,4 +1,4 @@
-// Runs build/bin/cmesh-pilot as a child process with its stdout and stderr in a temp file, so a
+// Runs build/bin/cmesh-pilot (or another binary of build/bin) as a child process with its stdout and stderr in a temp file, so a
 // test can wait for its log lines (the bound ports) and signal it.
 #pragma once
 
@@ -15,6 +15,8 @@ class PilotProcess {
  public:
   // Starts BinDir()/cmesh-pilot with `args`; check started().
   explicit PilotProcess(const std::vector<std::string>& args);
+  // Starts another of the project's binaries, BinDir()/`binary`.
+  PilotProcess(const std::string& binary, const std::vector<std::string>& args);
   ~PilotProcess();  // kills the process if still running
   PilotProcess(const PilotProcess&) = delete;
   PilotProcess& operator=(const PilotProcess&) = delete;
