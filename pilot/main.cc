@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cmesh/admin_http/http_server.h"
 #include "cmesh/compiler/compiler.h"
 #include "cmesh/compiler/grpc_proxyless.h"
 #include "cmesh/compiler/proxy_node.h"
@@ -25,13 +26,16 @@
 #include "cmesh/xds/snapshot_cache.h"
 #include "cmesh/xds/xds_grpc_server.h"
 #include "flags.h"
-#include "http_server.h"
 #include "logger.h"
 #include "pilot_metrics.h"
 #include "resource_output.h"
 
 namespace cmesh::pilot {
 namespace {
+
+using admin_http::HttpRequest;
+using admin_http::HttpResponse;
+using admin_http::HttpServer;
 
 std::string StringMetadata(const envoy::config::core::v3::Node& node, const std::string& key) {
   const auto& fields = node.metadata().fields();

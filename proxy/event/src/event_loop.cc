@@ -11,7 +11,9 @@
 namespace cmesh::event {
 namespace {
 
-std::uint32_t EpollEvents(bool writable) { return EPOLLIN | EPOLLRDHUP | (writable ? EPOLLOUT : 0u); }
+std::uint32_t EpollEvents(bool readable, bool writable) {
+  return (readable ? EPOLLIN | EPOLLRDHUP : 0u) | (writable ? EPOLLOUT : 0u);
+}
 
 }  // namespace
 
@@ -43,16 +45,18 @@ EventLoop::~EventLoop() {
 
 bool EventLoop::Add(int fd, bool writable, IoWatcher* watcher) {
   epoll_event ev{};
-  ev.events = EpollEvents(writable);
+  ev.events = EpollEvents(true, writable);
   ev.data.fd = fd;
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
   watchers_[fd] = watcher;
   return true;
 }
 
-bool EventLoop::Modify(int fd, bool writable) {
+bool EventLoop::Modify(int fd, bool writable) { return Modify(fd, true, writable); }
+
+bool EventLoop::Modify(int fd, bool readable, bool writable) {
   epoll_event ev{};
-  ev.events = EpollEvents(writable);
+  ev.events = EpollEvents(readable, writable);
   ev.data.fd = fd;
   return ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
 }

@@ -45,6 +45,8 @@ class EventLoop {
   // delete itself after removing its fd.
   bool Add(int fd, bool writable, IoWatcher* watcher);
   bool Modify(int fd, bool writable);
+  // Also stops (or resumes) readability: a side that cannot take more data is not read.
+  bool Modify(int fd, bool readable, bool writable);
   void Remove(int fd);  // does not close the fd
 
   // Runs `task` once after `delay` on the loop thread. Cancel before it runs to drop it.
@@ -57,6 +59,9 @@ class EventLoop {
   // Runs until Stop() (thread-safe). Returns when stopped.
   void Run();
   void Stop();
+  // After Run returned (on the thread that owns the loop now): runs what was posted since, such
+  // as the deferred deletions of connections closed at shutdown.
+  void RunPostedForShutdown() { RunPosted(); }
 
   // Loop-thread time, refreshed once per iteration (cheap for per-request timestamps).
   Clock::time_point now() const { return now_; }

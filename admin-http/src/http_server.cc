@@ -1,4 +1,4 @@
-#include "http_server.h"
+#include "cmesh/admin_http/http_server.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -9,7 +9,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace cmesh::pilot {
+namespace cmesh::admin_http {
 namespace {
 
 constexpr std::size_t kMaxHeaderBytes = 16 * 1024;
@@ -197,8 +197,8 @@ void HttpServer::Serve(int fd) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     request = complete ? ParseRequestLine(line) : std::nullopt;
     if (!request) response = {400, "text/plain; charset=utf-8", "malformed request\n"};
-    else if (request->method != "GET" && request->method != "HEAD")
-      response = {405, "text/plain; charset=utf-8", "only GET is supported\n"};
+    else if (request->method != "GET" && request->method != "HEAD" && !(allow_post_ && request->method == "POST"))
+      response = {405, "text/plain; charset=utf-8", allow_post_ ? "only GET and POST are supported\n" : "only GET is supported\n"};
     else response = handler_(*request);
   }
   std::string out = "HTTP/1.1 " + std::to_string(response.status) + " " + Reason(response.status) + "\r\n" +
@@ -209,4 +209,4 @@ void HttpServer::Serve(int fd) {
   WriteAll(fd, out);
 }
 
-}  // namespace cmesh::pilot
+}  // namespace cmesh::admin_http

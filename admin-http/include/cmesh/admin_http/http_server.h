@@ -1,6 +1,8 @@
-// A minimal HTTP/1.1 server for the debug and monitoring ports: one thread, one request per
-// connection (Connection: close), GET only. Enough for curl, Prometheus and tests; a malformed
-// request gets 400 and the loop goes on.
+// A minimal HTTP/1.1 server for the control plane's and the proxy's admin, debug and metrics
+// ports: one thread, one request per connection (Connection: close), GET and HEAD, and POST
+// without a body when the server allows it (Envoy's admin actions such as /quitquitquit).
+// Enough for curl, Prometheus, kubelet probes and tests; a malformed request gets 400 and the
+// loop goes on. Never on a request path of the mesh.
 #pragma once
 
 #include <atomic>
@@ -10,7 +12,7 @@
 #include <string>
 #include <thread>
 
-namespace cmesh::pilot {
+namespace cmesh::admin_http {
 
 struct HttpRequest {
   std::string method;
@@ -30,7 +32,9 @@ std::optional<HttpRequest> ParseRequestLine(std::string_view line);
 class HttpServer {
  public:
   using Handler = std::function<HttpResponse(const HttpRequest&)>;
-  explicit HttpServer(Handler handler) : handler_(std::move(handler)) {}
+  // `allow_post`: POST requests (without a body) reach the handler too; else they get 405.
+  explicit HttpServer(Handler handler, bool allow_post = false)
+      : handler_(std::move(handler)), allow_post_(allow_post) {}
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -45,10 +49,11 @@ class HttpServer {
   void Serve(int fd);
 
   Handler handler_;
+  bool allow_post_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
 
-}  // namespace cmesh::pilot
+}  // namespace cmesh::admin_http
