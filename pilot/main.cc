@@ -26,7 +26,7 @@
 #include "cmesh/xds/snapshot_cache.h"
 #include "cmesh/xds/xds_grpc_server.h"
 #include "flags.h"
-#include "logger.h"
+#include "cmesh/logging/logger.h"
 #include "pilot_metrics.h"
 #include "resource_output.h"
 
@@ -34,6 +34,9 @@ namespace cmesh::pilot {
 namespace {
 
 using admin_http::HttpRequest;
+using logging::ConfigureLogging;
+using logging::Log;
+using logging::LogLevel;
 using admin_http::HttpResponse;
 using admin_http::HttpServer;
 

@@ -5,9 +5,13 @@
 #include <tuple>
 
 #include "cmesh/metrics/buckets.h"
-#include "logger.h"
+#include "cmesh/logging/logger.h"
 
 namespace cmesh::pilot {
+
+using logging::Log;
+using logging::LogLevel;
+
 namespace {
 
 // Istio's label values: "cds", "eds", "lds", "rds".

@@ -1,10 +1,10 @@
-// Log lines of cmesh-pilot on stderr, as text or one JSON object per line.
+// Log lines of cmesh-pilot and cmesh-proxy on stderr, as text or one JSON object per line.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace cmesh::pilot {
+namespace cmesh::logging {
 
 enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
@@ -12,4 +12,4 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 void ConfigureLogging(const std::string& level, bool json);
 void Log(LogLevel level, std::string_view message);
 
-}  // namespace cmesh::pilot
+}  // namespace cmesh::logging

@@ -1,4 +1,4 @@
-#include "logger.h"
+#include "cmesh/logging/logger.h"
 
 #include <chrono>
 #include <cstdio>
@@ -7,7 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace cmesh::pilot {
+namespace cmesh::logging {
 namespace {
 
 std::mutex g_mutex;
@@ -62,4 +62,4 @@ void Log(LogLevel level, std::string_view message) {
   std::fflush(stderr);
 }
 
-}  // namespace cmesh::pilot
+}  // namespace cmesh::logging
