@@ -1,0 +1,53 @@
+// One worker's load balancer for one cluster: picks the endpoint (an index into
+// ClusterInfo::hosts) for each request. The state (round-robin cursor and current weights,
+// active requests per endpoint) belongs to the worker, so nothing is locked or atomic; the
+// workers' balancers each make good choices on their own, as Envoy's do.
+//
+// - ROUND_ROBIN: smooth weighted round robin (each endpoint gets weight/total of the picks,
+//   spread out rather than in bursts); equal weights take a plain cursor that starts at a
+//   random place, so the workers do not all begin with the first endpoint.
+// - LEAST_REQUEST: power of N choices (N = choice_count, 2 by default): N weighted random
+//   endpoints, the one with the fewest active requests wins (the first drawn on a tie).
+// - RANDOM: weighted random.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+#include "cmesh/upstream/cluster_info.h"
+#include "cmesh/upstream/random.h"
+
+namespace cmesh::upstream {
+
+class LoadBalancer {
+ public:
+  // Sized for `cluster`; build a new one when the cluster's endpoints change (handed a cluster
+  // of another size, Pick falls back to a stateless weighted random pick).
+  explicit LoadBalancer(const ClusterInfo& cluster);
+
+  // The endpoint for the next request, or nullopt when the cluster has none (the caller
+  // answers 503 with the "no healthy upstream" flag). ORIGINAL_DST clusters have no hosts: the
+  // caller connects to the original destination instead of asking.
+  std::optional<std::size_t> Pick(const ClusterInfo& cluster, Random& random);
+
+  // Active requests per endpoint, kept by the connection pools (see ConnectionPool's load
+  // slot): the slot stays valid for the balancer's lifetime.
+  std::uint32_t* ActiveSlot(std::size_t index) { return &active_[index]; }
+  std::uint32_t active(std::size_t index) const { return active_[index]; }
+
+ private:
+  std::size_t RoundRobin(const ClusterInfo& cluster);
+  std::size_t LeastRequest(const ClusterInfo& cluster, Random& random);
+
+  std::vector<std::uint32_t> active_;
+  std::vector<std::int64_t> current_;  // smooth WRR's current weights (unequal weights only)
+  std::size_t cursor_ = 0;
+  bool cursor_seeded_ = false;
+};
+
+// A weighted random endpoint of a non-empty cluster (uniform when the weights are equal).
+std::size_t WeightedRandom(const ClusterInfo& cluster, Random& random);
+
+}  // namespace cmesh::upstream

@@ -1,0 +1,70 @@
+#include "cmesh/upstream/load_balancer.h"
+
+#include <algorithm>
+
+namespace cmesh::upstream {
+
+std::size_t WeightedRandom(const ClusterInfo& cluster, Random& random) {
+  if (cluster.equal_weights) return static_cast<std::size_t>(random.Below(cluster.hosts.size()));
+  // The first endpoint whose cumulative weight exceeds a uniform draw in [0, total).
+  const std::uint64_t draw = random.Below(cluster.total_weight);
+  const auto it = std::upper_bound(cluster.cumulative_weights.begin(), cluster.cumulative_weights.end(), draw);
+  return static_cast<std::size_t>(it - cluster.cumulative_weights.begin());
+}
+
+LoadBalancer::LoadBalancer(const ClusterInfo& cluster)
+    : active_(cluster.hosts.size(), 0), current_(cluster.equal_weights ? 0 : cluster.hosts.size(), 0) {}
+
+std::optional<std::size_t> LoadBalancer::Pick(const ClusterInfo& cluster, Random& random) {
+  const std::size_t n = cluster.hosts.size();
+  if (n == 0) return std::nullopt;
+  // Not the cluster this balancer was built for (the owner has not rebuilt it yet): a stateless
+  // pick, leaving the state alone since pools hold pointers into active_.
+  if (active_.size() != n || current_.size() != (cluster.equal_weights ? 0 : n)) return WeightedRandom(cluster, random);
+  if (n == 1) return 0;
+  switch (cluster.lb_policy) {
+    case LbPolicy::kLeastRequest: return LeastRequest(cluster, random);
+    case LbPolicy::kRandom: return WeightedRandom(cluster, random);
+    case LbPolicy::kRoundRobin:
+    case LbPolicy::kClusterProvided: break;
+  }
+  if (!cursor_seeded_) {
+    // The first pick decides where this worker starts (not in the constructor, which has no
+    // random source), so N workers do not send their first requests to the same endpoint.
+    cursor_ = static_cast<std::size_t>(random.Below(n));
+    cursor_seeded_ = true;
+  }
+  return RoundRobin(cluster);
+}
+
+std::size_t LoadBalancer::RoundRobin(const ClusterInfo& cluster) {
+  const std::size_t n = cluster.hosts.size();
+  if (cluster.equal_weights) {
+    const std::size_t pick = cursor_;
+    cursor_ = cursor_ + 1 == n ? 0 : cursor_ + 1;
+    return pick;
+  }
+  // Smooth weighted round robin (as nginx): every endpoint gains its weight, the largest
+  // current value wins and pays the total back. Over `total` picks each endpoint gets exactly
+  // its weight, interleaved. O(endpoints) per pick; the scan starts at the cursor so ties do
+  // not always favour the first endpoint.
+  std::size_t best = cursor_;
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = (cursor_ + k) % n;
+    current_[i] += cluster.hosts[i].weight;
+    if (current_[i] > current_[best]) best = i;
+  }
+  current_[best] -= static_cast<std::int64_t>(cluster.total_weight);
+  return best;
+}
+
+std::size_t LoadBalancer::LeastRequest(const ClusterInfo& cluster, Random& random) {
+  std::size_t best = WeightedRandom(cluster, random);
+  for (std::uint32_t c = 1; c < cluster.choice_count; ++c) {
+    const std::size_t candidate = WeightedRandom(cluster, random);
+    if (active_[candidate] < active_[best]) best = candidate;
+  }
+  return best;
+}
+
+}  // namespace cmesh::upstream
