@@ -35,6 +35,8 @@ std::string Usage() {
          "                          both families (default 0.0.0.0)\n"
          "  --debounce-quiet DUR    quiet period before a push (default 100ms)\n"
          "  --debounce-max DUR      longest delay of a push (default 1s)\n"
+         "  --memory-release-interval DUR  how often freed heap memory is returned to the OS\n"
+         "                          (malloc_trim; 0 disables; default 500ms)\n"
          "  --log-level LEVEL       debug|info|warn|error (default info)\n"
          "  --log-format FORMAT     text|json (default text)\n"
          "  --help                  this text\n";
@@ -78,6 +80,7 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
     else if (name == "--listen-address") flags.listen_address = value;
     else if (name == "--debounce-quiet") ok = duration(&flags.debounce_quiet);
     else if (name == "--debounce-max") ok = duration(&flags.debounce_max);
+    else if (name == "--memory-release-interval") ok = duration(&flags.memory_release_interval);
     else if (name == "--log-level") {
       flags.log_level = value;
       if (value != "debug" && value != "info" && value != "warn" && value != "error") {

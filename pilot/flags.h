@@ -16,6 +16,8 @@ struct Flags {
   std::string listen_address = "0.0.0.0";
   std::chrono::milliseconds debounce_quiet{100};
   std::chrono::milliseconds debounce_max{1000};
+  // How often memory freed by streams and pushes is handed back to the OS (0: never).
+  std::chrono::milliseconds memory_release_interval{500};
   std::string log_level = "info";  // debug, info, warn, error
   std::string log_format = "text";  // text, json
   bool help = false;

@@ -134,6 +134,10 @@ TEST(PilotFlags, MissingConfigDirAndBadPortExitTwo) {
   PilotProcess bad_port({"--config-dir", "/tmp", "--xds-port", "70000"});
   ASSERT_TRUE(bad_port.started());
   EXPECT_EQ(bad_port.Wait(kDeadline), 2);
+  PilotProcess bad_interval({"--config-dir", "/tmp", "--memory-release-interval", "soon"});
+  ASSERT_TRUE(bad_interval.started());
+  EXPECT_EQ(bad_interval.Wait(kDeadline), 2);
+  EXPECT_THAT(bad_interval.Log(), HasSubstr("--memory-release-interval"));
 }
 
 TEST(PilotFlags, HelpExitsZero) {

@@ -145,3 +145,29 @@ TEST(SnapshotTest, SnapshotsShareUnchangedResourceObjects) {
 
 }  // namespace
 }  // namespace cmesh::xds
+
+namespace cmesh::xds {
+namespace {
+
+TEST(SnapshotChangesTest, ChangedSinceListsNewAndChangedNamesAndIsShared) {
+  SnapshotBuilder before;
+  before.Add(MakeResource(testing::Route("a", "c1")));
+  before.Add(MakeResource(testing::Route("b", "c1")));
+  before.Add(MakeResource(testing::Route("gone", "c1")));
+  SnapshotPtr old_snapshot = std::move(before).Build();
+  SnapshotBuilder after;
+  after.Add(old_snapshot->Find(ResourceType::kRoute, "a"));            // the same object
+  after.Add(MakeResource(testing::Route("b", "c2")));                  // a new version
+  after.Add(MakeResource(testing::Route("c", "c1")));                  // new
+  SnapshotPtr new_snapshot = std::move(after).Build();
+  auto changed = new_snapshot->ChangedSince(old_snapshot, ResourceType::kRoute);
+  EXPECT_THAT(*changed, ::testing::ElementsAre("b", "c"));  // "gone" is absent, not changed
+  // Every stream moving between these two snapshots gets the same list.
+  EXPECT_EQ(new_snapshot->ChangedSince(old_snapshot, ResourceType::kRoute), changed);
+  EXPECT_TRUE(new_snapshot->ChangedSince(old_snapshot, ResourceType::kCluster)->empty());
+  // From nothing: everything.
+  EXPECT_THAT(*new_snapshot->ChangedSince(nullptr, ResourceType::kRoute), ::testing::ElementsAre("a", "b", "c"));
+}
+
+}  // namespace
+}  // namespace cmesh::xds

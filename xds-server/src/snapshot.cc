@@ -25,6 +25,35 @@ std::vector<std::string> Snapshot::ComputeConsistencyErrors() const {
   return errors;
 }
 
+std::shared_ptr<const std::vector<std::string_view>> Snapshot::ChangedSince(
+    const std::shared_ptr<const Snapshot>& older, ResourceType type) const {
+  ChangeCache& cache = *change_cache_;
+  std::lock_guard lock(cache.mutex);
+  if (older == nullptr || cache.from.lock() != older) {
+    cache.from = older;
+    cache.changed = {};
+  }
+  auto& cached = cache.changed[Index(type)];
+  if (cached) return cached;
+  auto changed = std::make_shared<std::vector<std::string_view>>();
+  const ResourceMap& now = Resources(type);
+  // Both maps are in name order: one merge pass.
+  if (older == nullptr) {
+    for (const auto& [name, resource] : now) changed->push_back(resource->name);
+  } else {
+    const ResourceMap& before = older->Resources(type);
+    auto b = before.begin();
+    for (const auto& [name, resource] : now) {
+      while (b != before.end() && b->first < name) ++b;
+      const bool same = b != before.end() && b->first == name &&
+                        (b->second == resource || b->second->version == resource->version);
+      if (!same) changed->push_back(resource->name);
+    }
+  }
+  cached = std::move(changed);
+  return cached;
+}
+
 bool SnapshotBuilder::Add(ResourcePtr resource) {
   auto& map = snapshot_.resources_[Index(resource->type)];
   if (map.contains(resource->name)) {

@@ -38,8 +38,6 @@ std::vector<SotwResponse> SotwStream::OnRequest(const DiscoveryRequest& request)
 
   state.requested = true;
   state.subscription.ApplySotw(request.resource_names());
-  // Forget what the client dropped, so a later re-subscription sends it again.
-  std::erase_if(state.sent, [&](const auto& entry) { return !state.subscription.Wants(entry.first); });
 
   std::vector<SotwResponse> out;
   if (auto response = Respond(*type)) out.push_back(std::move(*response));
@@ -60,45 +58,87 @@ void SotwStream::RecordAckOrNack(ResourceType type, const DiscoveryRequest& requ
               clock_.Now(), callbacks_);
 }
 
+namespace {
+
+// The resources of `type` in `snapshot` that a subscription (wildcard, names) selects, in name
+// order.
+std::vector<ResourcePtr> Selected(const Snapshot& snapshot, ResourceType type, bool wildcard, const NameSet& names) {
+  std::vector<ResourcePtr> out;
+  if (wildcard) {
+    out.reserve(snapshot.Resources(type).size());
+    for (const auto& [name, resource] : snapshot.Resources(type)) out.push_back(resource);
+    return out;
+  }
+  for (const std::string& name : names) {
+    if (ResourcePtr resource = snapshot.Find(type, name)) out.push_back(std::move(resource));
+  }
+  return out;
+}
+
+bool SameResources(const std::vector<ResourcePtr>& a, const std::vector<ResourcePtr>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i] && (a[i]->name != b[i]->name || a[i]->version != b[i]->version)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<SotwResponse> SotwStream::Respond(ResourceType type) {
   TypeState& state = types_[Index(type)];
   if (!state.requested || !snapshot_) return std::nullopt;
-
-  // What the subscription selects from the snapshot, in name order.
-  std::map<std::string_view, ResourcePtr> wanted;
-  if (state.subscription.wildcard()) {
-    for (const auto& [name, resource] : snapshot_->Resources(type)) wanted.emplace(name, resource);
-  }
-  for (const std::string& name : state.subscription.names()) {
-    if (ResourcePtr resource = snapshot_->Find(type, name)) wanted.emplace(resource->name, resource);
-  }
+  const NameSetPtr& names = state.subscription.shared_names();
+  const bool wildcard = state.subscription.wildcard();
+  const bool same_subscription = state.held_from && state.held_names == names && state.held_wildcard == wildcard;
+  auto remember = [&] {
+    state.held_from = snapshot_;
+    state.held_names = names;
+    state.held_wildcard = wildcard;
+  };
 
   SotwResponse response{type, snapshot_->Version(type), {}, {}};
   if (IsFullStateType(type)) {
     // The complete set every time, since a missing listener/cluster means deleted; but only when
     // it differs from what the client holds (or this type was never answered on this stream).
-    bool changed = !state.responded || wanted.size() != state.sent.size();
-    for (auto it = wanted.begin(); !changed && it != wanted.end(); ++it) {
-      auto sent = state.sent.find(it->first);
-      changed = sent == state.sent.end() || sent->second->version != it->second->version;
+    bool changed = !state.responded || !state.held_from;
+    if (!changed && same_subscription) {
+      // A wildcard selects the whole type, whose version digests every (name, version) pair.
+      changed = state.held_from != snapshot_ &&
+                (wildcard ? state.held_from->Version(type) != snapshot_->Version(type)
+                          : !SameResources(Selected(*state.held_from, type, false, *names),
+                                           Selected(*snapshot_, type, false, *names)));
+    } else if (!changed) {
+      // What the client still holds: what it was sent that it still subscribes to (it dropped
+      // the rest itself when it unsubscribed).
+      std::vector<ResourcePtr> still;
+      for (ResourcePtr& r : Selected(*state.held_from, type, state.held_wildcard, *state.held_names)) {
+        if (wildcard || names->contains(r->name)) still.push_back(std::move(r));
+      }
+      changed = !SameResources(still, Selected(*snapshot_, type, wildcard, *names));
     }
+    remember();
     if (!changed) return std::nullopt;
-    state.sent.clear();
-    for (const auto& [name, resource] : wanted) {
-      state.sent.emplace(resource->name, resource);
-      response.resources.push_back(resource);
-    }
+    response.resources = Selected(*snapshot_, type, wildcard, *names);
   } else {
     // RDS/EDS: only what is new or changed for this client; absence means nothing here.
-    for (const auto& [name, resource] : wanted) {
-      auto sent = state.sent.find(name);
-      if (sent != state.sent.end()) {
-        if (sent->second->version == resource->version) continue;
-        state.sent.erase(sent);  // its key views the old resource's name
+    if (!state.held_from) {
+      response.resources = Selected(*snapshot_, type, wildcard, *names);
+    } else if (same_subscription) {
+      if (state.held_from != snapshot_ && state.held_from->Version(type) != snapshot_->Version(type)) {
+        for (std::string_view name : *snapshot_->ChangedSince(state.held_from, type)) {
+          if (wildcard || names->contains(name)) response.resources.push_back(snapshot_->Find(type, name));
+        }
       }
-      state.sent.emplace(resource->name, resource);
-      response.resources.push_back(resource);
+    } else {
+      // The subscription changed: each selected resource the client does not hold as it is now.
+      for (ResourcePtr& resource : Selected(*snapshot_, type, wildcard, *names)) {
+        const bool held = state.held_wildcard || state.held_names->contains(resource->name);
+        ResourcePtr before = held ? state.held_from->Find(type, resource->name) : nullptr;
+        if (!before || before->version != resource->version) response.resources.push_back(std::move(resource));
+      }
     }
+    remember();
     if (response.resources.empty()) return std::nullopt;
   }
 

@@ -6,6 +6,7 @@
 #include <array>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ class Snapshot {
   // many proxies checks it once.
   const std::vector<std::string>& CheckConsistency() const { return consistency_errors_; }
 
+  // The names of `type` in this snapshot whose resource is new or different in `older`, in name
+  // order. Every stream of a group moves between the same two snapshots, so the answer for the
+  // last `older` is kept: computed by the first stream, read by the others. Thread-safe.
+  std::shared_ptr<const std::vector<std::string_view>> ChangedSince(const std::shared_ptr<const Snapshot>& older,
+                                                                    ResourceType type) const;
+
  private:
   friend class SnapshotBuilder;
   std::vector<std::string> ComputeConsistencyErrors() const;
@@ -36,6 +43,14 @@ class Snapshot {
   std::array<ResourceMap, kResourceTypeCount> resources_;
   std::array<std::string, kResourceTypeCount> versions_;
   std::vector<std::string> consistency_errors_;
+
+  // Behind a pointer, so the snapshot stays movable (the builder moves it into place).
+  struct ChangeCache {
+    std::mutex mutex;
+    std::weak_ptr<const Snapshot> from;
+    std::array<std::shared_ptr<const std::vector<std::string_view>>, kResourceTypeCount> changed;
+  };
+  std::unique_ptr<ChangeCache> change_cache_ = std::make_unique<ChangeCache>();
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

@@ -46,10 +46,14 @@ class SotwStream {
     bool responded = false;
     std::string last_nonce;
     std::string answered_nonce;  // the last nonce an ACK or NACK was recorded for
-    // What the client holds as far as this stream knows. The key views the value's own name, and
-    // the value shares the snapshot's object: a few pointers per resource and no string copies,
-    // which is what keeps thousands of streams cheap. Replace entries by erase + emplace only.
-    std::map<std::string_view, ResourcePtr, std::less<>> sent;
+    // What the client holds, as far as this stream knows: the resources of `held_from` that the
+    // subscription of that time selected (`held_wildcard`, `held_names`). Two shared pointers and
+    // a flag, whatever the number of resources: streams do not keep per-resource state, which is
+    // what keeps thousands of them cheap. Changes are found by comparing snapshots (the group's
+    // snapshots cache their difference, see Snapshot::ChangedSince).
+    SnapshotPtr held_from;
+    NameSetPtr held_names;
+    bool held_wildcard = false;
   };
 
   std::optional<SotwResponse> Respond(ResourceType type);

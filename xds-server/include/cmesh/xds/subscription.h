@@ -2,12 +2,12 @@
 // legacy-wildcard rules of the xDS protocol for both protocol variants.
 #pragma once
 
-#include <set>
 #include <string>
 #include <string_view>
 
 #include <google/protobuf/repeated_ptr_field.h>
 
+#include "cmesh/xds/name_set.h"
 #include "cmesh/xds/resource_type.h"
 
 namespace cmesh::xds {
@@ -29,8 +29,10 @@ class Subscription {
   void ApplyDelta(const NameList& subscribe, const NameList& unsubscribe, bool first_request);
 
   bool wildcard() const { return wildcard_; }
-  const std::set<std::string, std::less<>>& names() const { return names_; }
-  bool Wants(std::string_view name) const { return wildcard_ || names_.contains(name); }
+  // The explicit names (interned: equal subscriptions share one set).
+  const NameSet& names() const { return *names_; }
+  const NameSetPtr& shared_names() const { return names_; }
+  bool Wants(std::string_view name) const { return wildcard_ || names_->contains(name); }
 
  private:
   bool WildcardAllowed() const { return IsFullStateType(type_); }
@@ -38,7 +40,7 @@ class Subscription {
   ResourceType type_;
   bool wildcard_ = false;
   bool ever_named_ = false;
-  std::set<std::string, std::less<>> names_;
+  NameSetPtr names_ = InternNameSet({});
 };
 
 }  // namespace cmesh::xds
