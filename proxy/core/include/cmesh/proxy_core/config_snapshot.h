@@ -1,0 +1,46 @@
+// What the workers route with: the xDS client's accepted resources turned into the proxy's
+// compiled forms (route tables, clusters with their endpoints, the HTTP route configuration of
+// each outbound port). Immutable and shared by every worker; a new one is built per xDS update
+// on the main side and posted to the workers, which swap their pointer between requests.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cmesh/router/route_table.h"
+#include "cmesh/upstream/cluster_info.h"
+#include "cmesh/xds_client/xds_state.h"
+
+namespace cmesh::proxy_core {
+
+struct ConfigSnapshot {
+  xds_client::XdsStatePtr source;  // keeps the protos alive (views into them)
+  std::map<std::string, std::shared_ptr<const router::RouteTable>, std::less<>> routes;
+  std::map<std::string, std::shared_ptr<const upstream::ClusterInfo>, std::less<>> clusters;
+  // The RouteConfiguration an HTTP connection to ADDRESS:PORT uses, from the listeners whose
+  // filter chain holds an HttpConnectionManager with RDS: Istio's "0.0.0.0_9080" listeners
+  // (bind_to_port false) give the port's routes; an "IP_PORT" listener overrides for that IP.
+  std::map<std::pair<std::string, std::uint16_t>, std::string, std::less<>> http_routes;
+  std::uint64_t generation = 0;  // the XdsState's
+
+  // The route table for a connection to ip:port (IP-specific listener first, then 0.0.0.0);
+  // nullptr when no HTTP listener covers the port or its routes have not arrived.
+  const router::RouteTable* RoutesFor(std::string_view ip, std::uint16_t port) const;
+  const upstream::ClusterInfo* Cluster(std::string_view name) const;
+};
+
+using ConfigSnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
+
+// Builds the snapshot for `state`, reusing the compiled route tables and clusters of `previous`
+// whose protos are the same objects (the xDS client keeps unchanged resources as they were).
+// Resources that cannot be compiled are reported in *errors (as "RDS name: why") and left out;
+// the xDS client's validator refuses them first, so this only happens on the client's
+// deliberate gaps.
+ConfigSnapshotPtr BuildSnapshot(const xds_client::XdsStatePtr& state, const ConfigSnapshot* previous,
+                                std::vector<std::string>* errors);
+
+}  // namespace cmesh::proxy_core

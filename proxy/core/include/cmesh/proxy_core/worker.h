@@ -1,0 +1,137 @@
+// One worker thread of cmesh-proxy: its own event loop, its own listening sockets (SO_REUSEPORT,
+// so the kernel spreads connections over the workers), its own load balancers and upstream
+// connection pools, and a pointer to the current ConfigSnapshot that only its thread reads.
+// A new snapshot arrives through SetConfig (posted to the loop): requests in flight keep the
+// snapshot they started with; nothing on the request path takes a lock.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cmesh/event/event_loop.h"
+#include "cmesh/event/socket.h"
+#include "cmesh/http1/message.h"
+#include "cmesh/proxy_core/config_snapshot.h"
+#include "cmesh/router/random.h"
+#include "cmesh/upstream/connection_pool.h"
+#include "cmesh/upstream/load_balancer.h"
+#include "cmesh/upstream/random.h"
+
+namespace cmesh::proxy_core {
+
+// One finished request, for the access log and the metrics.
+struct RequestRecord {
+  std::string method;
+  std::string path;
+  std::string authority;
+  int protocol_minor = 1;
+  int status = 0;
+  std::string flags;  // Envoy's response flags ("-" when none): NR, UH, UF, UT, UC, NC, FI, DI
+  std::uint64_t bytes_received = 0;  // request body
+  std::uint64_t bytes_sent = 0;      // response body
+  std::chrono::microseconds duration{0};
+  std::string upstream_host;  // "10.1.0.5:9080" or "-"
+  std::string cluster;        // or "-"
+  std::string route;          // route name or "-"
+  std::string request_id;
+  std::uint32_t attempts = 0;
+};
+
+struct WorkerOptions {
+  // The outbound listeners this worker opens (each with SO_REUSEPORT). A connection redirected
+  // to one (SO_ORIGINAL_DST differs from the listener) is routed by its original destination;
+  // one that was not is an explicit-proxy connection, routed by its request's authority.
+  std::vector<event::Endpoint> listen;
+  http1::Limits limits;
+  // Request bodies up to this size are kept for retries; a longer body streams through and its
+  // request is not retried once a byte of it went upstream.
+  std::size_t retry_buffer_limit = 64 * 1024;
+  // Stop reading a side while this much waits to be written to the other.
+  std::size_t max_pending_bytes = 1 << 20;
+  std::chrono::milliseconds idle_timeout_cap = upstream::kDefaultIdleTimeoutCap;
+  std::uint64_t seed = 0;
+  // Called on the worker's thread after every request (keep it short).
+  std::function<void(const RequestRecord&)> on_request;
+};
+
+struct WorkerCounters {
+  std::atomic<std::uint64_t> downstream_connections{0};  // accepted
+  std::atomic<std::uint64_t> active_connections{0};
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> retries{0};
+  std::atomic<std::uint64_t> upstream_connect_failures{0};
+  std::atomic<std::uint64_t> upstream_timeouts{0};
+};
+
+class DownstreamConnection;
+
+class Worker {
+ public:
+  explicit Worker(WorkerOptions options);
+  ~Worker();  // stops and joins
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Opens the listeners and starts the thread. `bound` (optional) gets the listeners' actual
+  // endpoints (port 0 picks one; pass the result to the next worker so they share it).
+  bool Start(std::vector<event::Endpoint>* bound, std::string* error);
+  // Thread-safe.
+  void SetConfig(ConfigSnapshotPtr config);
+  // Thread-safe: closes the listening sockets (connections in progress go on).
+  void StopAccepting();
+  // Thread-safe: ends the loop (open connections are closed) and joins.
+  void Stop();
+
+  const WorkerCounters& counters() const { return counters_; }
+
+  // Loop-thread side, for the connections.
+  event::EventLoop& loop() { return loop_; }
+  const ConfigSnapshotPtr& config() const { return config_; }
+  const WorkerOptions& options() const { return options_; }
+  router::Random& random() { return random_; }
+  WorkerCounters& mutable_counters() { return counters_; }
+  // The pool for the `host_index`-th endpoint of `cluster` (as in the current snapshot), and
+  // its balancer; created on first use, replaced when the cluster object changes.
+  struct ClusterState;
+  ClusterState* StateFor(const std::shared_ptr<const upstream::ClusterInfo>& cluster);
+  void Forget(DownstreamConnection* connection);
+
+  struct ClusterState {
+    std::shared_ptr<const upstream::ClusterInfo> info;
+    upstream::LoadBalancer balancer;
+    std::vector<std::unique_ptr<upstream::ConnectionPool>> pools;  // by host index
+    explicit ClusterState(std::shared_ptr<const upstream::ClusterInfo> cluster);
+  };
+  upstream::Random& upstream_random() { return upstream_random_; }
+
+ private:
+  class Acceptor;
+  void Accept(int listen_fd);
+  void RetirePools();
+
+  WorkerOptions options_;
+  event::EventLoop loop_;
+  std::thread thread_;
+  std::vector<int> listen_fds_;
+  std::vector<std::unique_ptr<Acceptor>> acceptors_;
+  ConfigSnapshotPtr config_;
+  router::Random random_;
+  upstream::Random upstream_random_;
+  std::map<std::string, std::unique_ptr<ClusterState>, std::less<>> clusters_;
+  // Pools of replaced clusters, kept until their requests are done.
+  std::vector<std::unique_ptr<ClusterState>> retired_;
+  std::vector<DownstreamConnection*> connections_;
+  WorkerCounters counters_;
+  struct Sweeper;
+  std::unique_ptr<Sweeper> sweeper_;
+  bool started_ = false;
+};
+
+}  // namespace cmesh::proxy_core

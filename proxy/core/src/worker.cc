@@ -1,0 +1,137 @@
+#include "cmesh/proxy_core/worker.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "downstream_connection.h"
+
+namespace cmesh::proxy_core {
+
+class Worker::Acceptor final : public event::IoWatcher {
+ public:
+  Acceptor(Worker& worker, int fd) : worker_(worker), fd_(fd) {}
+  void OnReady(std::uint32_t) override { worker_.Accept(fd_); }
+
+ private:
+  Worker& worker_;
+  int fd_;
+};
+
+// Retired pools are checked now and then, so replaced clusters' connections close once idle.
+struct Worker::Sweeper {
+  Worker* worker;
+  void Arm() {
+    worker->loop_.RunAfter(std::chrono::seconds(1), [this] {
+      worker->RetirePools();
+      Arm();
+    });
+  }
+};
+
+Worker::ClusterState::ClusterState(std::shared_ptr<const upstream::ClusterInfo> cluster)
+    : info(std::move(cluster)), balancer(*info) {}
+
+Worker::Worker(WorkerOptions options)
+    : options_(std::move(options)), random_(options_.seed), upstream_random_(options_.seed ^ 0x9e3779b97f4a7c15ull) {}
+
+Worker::~Worker() { Stop(); }
+
+bool Worker::Start(std::vector<event::Endpoint>* bound, std::string* error) {
+  if (!loop_.ok()) {
+    *error = loop_.error();
+    return false;
+  }
+  for (const event::Endpoint& at : options_.listen) {
+    const int fd = event::ListenTcp(at, /*reuse_port=*/true, error);
+    if (fd < 0) return false;
+    listen_fds_.push_back(fd);
+    if (bound) bound->push_back(event::LocalEndpoint(fd).value_or(at));
+    acceptors_.push_back(std::make_unique<Acceptor>(*this, fd));
+    loop_.Add(fd, false, acceptors_.back().get());
+  }
+  sweeper_ = std::make_unique<Sweeper>(Sweeper{this});
+  sweeper_->Arm();
+  started_ = true;
+  thread_ = std::thread([this] { loop_.Run(); });
+  return true;
+}
+
+void Worker::SetConfig(ConfigSnapshotPtr config) {
+  loop_.Post([this, config = std::move(config)]() mutable { config_ = std::move(config); });
+}
+
+void Worker::StopAccepting() {
+  loop_.Post([this] {
+    for (int fd : listen_fds_) {
+      loop_.Remove(fd);
+      ::close(fd);
+    }
+    listen_fds_.clear();
+  });
+}
+
+void Worker::Stop() {
+  if (!started_) return;
+  started_ = false;
+  loop_.Stop();
+  if (thread_.joinable()) thread_.join();
+  // The loop is gone: close what is left from this thread.
+  for (DownstreamConnection* connection : std::vector<DownstreamConnection*>(connections_)) connection->Abort();
+  loop_.RunPostedForShutdown();
+  for (int fd : listen_fds_) ::close(fd);
+  listen_fds_.clear();
+  clusters_.clear();
+  retired_.clear();
+}
+
+void Worker::Accept(int listen_fd) {
+  for (int i = 0; i < 64; ++i) {  // bounded, so one busy listener cannot starve the others
+    event::Endpoint peer;
+    const int fd = event::AcceptTcp(listen_fd, &peer);
+    if (fd < 0) return;
+    auto local = event::LocalEndpoint(fd);
+    auto original = event::OriginalDestination(fd);
+    const bool redirected = local && original && original->ToString() != local->ToString();
+    auto* connection = new DownstreamConnection(*this, fd, peer, original.value_or(event::Endpoint{}), redirected);
+    if (!connection->Register()) {
+      delete connection;
+      continue;
+    }
+    connections_.push_back(connection);
+    counters_.downstream_connections.fetch_add(1, std::memory_order_relaxed);
+    counters_.active_connections.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+void Worker::Forget(DownstreamConnection* connection) {
+  auto it = std::find(connections_.begin(), connections_.end(), connection);
+  if (it != connections_.end()) {
+    *it = connections_.back();
+    connections_.pop_back();
+  }
+}
+
+Worker::ClusterState* Worker::StateFor(const std::shared_ptr<const upstream::ClusterInfo>& cluster) {
+  auto& slot = clusters_[cluster->name];
+  if (slot && slot->info == cluster) return slot.get();
+  if (slot) {
+    for (auto& pool : slot->pools) pool->Drain();
+    retired_.push_back(std::move(slot));
+  }
+  slot = std::make_unique<ClusterState>(cluster);
+  const upstream::PoolOptions options = upstream::PoolOptionsFor(*cluster, options_.idle_timeout_cap);
+  for (std::size_t i = 0; i < cluster->hosts.size(); ++i) {
+    slot->pools.push_back(std::make_unique<upstream::ConnectionPool>(loop_, cluster->hosts[i].address, options));
+    slot->pools.back()->SetLoadSlot(slot->balancer.ActiveSlot(i));
+  }
+  return slot.get();
+}
+
+void Worker::RetirePools() {
+  std::erase_if(retired_, [](const std::unique_ptr<ClusterState>& state) {
+    return std::all_of(state->pools.begin(), state->pools.end(), [](const auto& pool) { return pool->active() == 0; });
+  });
+}
+
+}  // namespace cmesh::proxy_core
