@@ -360,7 +360,9 @@ void DownstreamConnection::StartAttempt() {
     });
   }
   phase_ = Phase::kConnecting;
-  auto acquired = pool_->Acquire(*this);
+  // After a stale kept-alive connection failed, the retry must not get another idle one.
+  auto acquired = pool_->Acquire(*this, /*fresh=*/fresh_connection_);
+  fresh_connection_ = false;
   if (acquired.ready) {
     OnPoolReady(*acquired.ready);
   } else {
@@ -588,6 +590,7 @@ void DownstreamConnection::UpstreamReset(std::string_view detail) {
   if (nothing_back && upstream_reused_ && !stale_retry_used_ && Idempotent(request_->method) &&
       request_->body_retriable) {
     stale_retry_used_ = true;
+    fresh_connection_ = true;
     --attempts_;
     return StartAttempt();
   }

@@ -147,6 +147,7 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
   std::uint32_t attempts_ = 0;
   std::uint32_t retries_ = 0;
   bool stale_retry_used_ = false;
+  bool fresh_connection_ = false;  // the next attempt must open a new connection
   event::TimerId route_timer_ = 0;
   event::TimerId try_timer_ = 0;
   event::TimerId delay_timer_ = 0;
