@@ -1,15 +1,13 @@
 // The demo backend over raw sockets: JSON answers, keep-alive and pipelining, bodies by length
 // and chunked, refused smuggling, HEAD, HTTP/1.0, fixed-size bodies, SIGTERM.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "loopback_client.h"
 #include "pilot_process.h"
 
 namespace cmesh::testing {
@@ -18,27 +16,8 @@ namespace {
 using ::testing::HasSubstr;
 constexpr auto kDeadline = std::chrono::seconds(10);
 
-// Sends `raw`, half-closes when `half_close`, and reads until the server closes (or 5 s).
-std::string Exchange(int port, const std::string& raw, bool half_close = true) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "";
-  }
-  ::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
-  if (half_close) ::shutdown(fd, SHUT_WR);
-  std::string answer;
-  char buffer[8192];
-  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
-  ::close(fd);
-  return answer;
-}
+// Sends `raw` (half-closing after it by default) and reads until the server closes.
+std::string Exchange(int port, const std::string& raw, bool half_close = true) { return ExchangeTcp(port, raw, half_close); }
 
 int Count(const std::string& haystack, const std::string& needle) {
   int n = 0;

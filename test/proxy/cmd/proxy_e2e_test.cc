@@ -4,10 +4,7 @@
 // rely on: version, weight and header routing, fault injection, live changes under load without
 // dropped requests, a NACKed resource leaving the previous config serving, a pilot restart
 // without dropped requests, metrics that promtool accepts, and the drain on SIGTERM.
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +20,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "loopback_client.h"
 #include "pilot_process.h"
 #include "temp_dir.h"
 #include "test_paths.h"
@@ -37,23 +35,7 @@ constexpr auto kDeadline = std::chrono::seconds(20);
 constexpr char kProductpageNode[] = "sidecar~@IP1~productpage-v1-1.default~default.svc.cluster.local";
 
 // One request through the proxy on a new connection; the whole answer.
-std::string Request(int port, const std::string& raw) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{10, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  std::string answer;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
-    ::send(fd, raw.data(), raw.size(), MSG_NOSIGNAL);
-    char buffer[8192];
-    for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
-  return answer;
-}
+std::string Request(int port, const std::string& raw) { return ExchangeTcp(port, raw); }
 
 std::string Get(int port, const std::string& host, const std::string& path, const std::string& user = "") {
   return Request(port, "GET " + path + " HTTP/1.1\r\nHost: " + host + "\r\n" +

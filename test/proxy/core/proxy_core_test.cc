@@ -18,6 +18,7 @@
 #include "cmesh/proxy_core/config_snapshot.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "cmesh/proxy_core/worker.h"
+#include "loopback_client.h"
 #include "pilot_process.h"
 
 namespace cmesh::proxy_core {
@@ -42,16 +43,7 @@ std::shared_ptr<const T> FromJson(const std::string& json) {
 // A raw client connection to the proxy.
 class Client {
  public:
-  explicit Client(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    timeval timeout{10, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-  }
+  explicit Client(int port) : fd_(testing::ConnectTcp(port)), connected_(fd_ >= 0) {}
   ~Client() { ::close(fd_); }
   bool connected() const { return connected_; }
   void Send(const std::string& data) { ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL); }
