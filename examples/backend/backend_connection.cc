@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include <nlohmann/json.hpp>
@@ -16,8 +17,12 @@ void BackendConnection::Start(event::EventLoop& loop, int fd, const BackendOptio
   if (!loop.Add(fd, false, connection)) delete connection;
 }
 
+namespace {
+std::atomic<std::uint64_t> connections{0};
+}  // namespace
+
 BackendConnection::BackendConnection(event::EventLoop& loop, int fd, const BackendOptions& options)
-    : loop_(loop), fd_(fd), options_(options) {}
+    : loop_(loop), fd_(fd), options_(options), id_(++connections) {}
 
 BackendConnection::~BackendConnection() { ::close(fd_); }
 
@@ -118,6 +123,7 @@ std::string BackendConnection::Answer(const http1::RequestHead& head) const {
     j["version"] = options_.version;
     j["method"] = std::string(head.method);
     j["path"] = std::string(head.target);
+    j["connection"] = id_;  // which of this backend's connections carried it (tests see reuse)
     nlohmann::json headers = nlohmann::json::object();
     for (const auto& h : head.headers) {
       std::string name(h.name);

@@ -15,7 +15,8 @@ namespace cmesh::demo {
 struct BackendOptions {
   std::string service = "backend";
   std::string version = "v1";
-  // 0: answer with a JSON description of the request (service, version, method, path, headers);
+  // 0: answer with a JSON description of the request (service, version, method, path, headers,
+  // and the connection's number);
   // N > 0: answer with N bytes of 'x' (the benchmark's fixed-size responses).
   std::size_t body_bytes = 0;
 };
@@ -38,6 +39,7 @@ class BackendConnection final : public event::IoWatcher {
   event::EventLoop& loop_;
   int fd_;
   const BackendOptions& options_;
+  std::uint64_t id_;  // 1, 2, ... in accept order, per process
   std::string in_;
   std::string out_;
   // The request whose body is being read: its answer is ready, waiting for the body's end.

@@ -722,7 +722,7 @@ void DownstreamConnection::EndExchange() {
   config_.reset();
   decision_ = router::Decision();
   cluster_.reset();
-  cluster_state_ = nullptr;
+  cluster_state_.reset();
   route_name_ = {};
   upstream_host_.clear();
   early_body_.clear();

@@ -124,7 +124,7 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
   router::Decision decision_;
   std::string_view route_name_;
   std::shared_ptr<const upstream::ClusterInfo> cluster_;
-  Worker::ClusterState* cluster_state_ = nullptr;
+  std::shared_ptr<Worker::ClusterState> cluster_state_;
   std::size_t host_index_ = 0;
   upstream::ConnectionPool* pool_ = nullptr;
   upstream::UpstreamConnection* upstream_ = nullptr;  // handed out, or pending (connecting)

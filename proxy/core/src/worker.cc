@@ -112,25 +112,52 @@ void Worker::Forget(DownstreamConnection* connection) {
   }
 }
 
-Worker::ClusterState* Worker::StateFor(const std::shared_ptr<const upstream::ClusterInfo>& cluster) {
+namespace {
+
+bool SamePoolOptions(const upstream::PoolOptions& a, const upstream::PoolOptions& b) {
+  return a.connect_timeout == b.connect_timeout && a.idle_timeout == b.idle_timeout && a.max_idle == b.max_idle &&
+         a.max_requests_per_connection == b.max_requests_per_connection && a.check_on_reuse == b.check_on_reuse;
+}
+
+}  // namespace
+
+std::shared_ptr<Worker::ClusterState> Worker::StateFor(const std::shared_ptr<const upstream::ClusterInfo>& cluster) {
   auto& slot = clusters_[cluster->name];
-  if (slot && slot->info == cluster) return slot.get();
+  if (slot && slot->info == cluster) return slot;
+  const upstream::PoolOptions options = upstream::PoolOptionsFor(*cluster, options_.idle_timeout_cap);
+  // The pools of the state being replaced, by endpoint, when their settings still hold.
+  std::map<std::string, std::shared_ptr<upstream::ConnectionPool>> reusable;
   if (slot) {
-    for (auto& pool : slot->pools) pool->Drain();
+    for (auto& pool : slot->pools) {
+      if (SamePoolOptions(pool->options(), options)) reusable.emplace(pool->endpoint().ToString(), pool);
+    }
+  }
+  auto state = std::make_shared<ClusterState>(cluster);
+  for (std::size_t i = 0; i < cluster->hosts.size(); ++i) {
+    auto kept = reusable.find(cluster->hosts[i].address.ToString());
+    if (kept != reusable.end()) {
+      state->pools.push_back(kept->second);
+      reusable.erase(kept);
+    } else {
+      state->pools.push_back(std::make_shared<upstream::ConnectionPool>(loop_, cluster->hosts[i].address, options));
+    }
+    state->pools.back()->SetLoadSlot(state->balancer.ActiveSlot(i));
+  }
+  if (slot) {
+    for (auto& [endpoint, pool] : reusable) pool->Drain();  // endpoints that went away
     retired_.push_back(std::move(slot));
   }
-  slot = std::make_unique<ClusterState>(cluster);
-  const upstream::PoolOptions options = upstream::PoolOptionsFor(*cluster, options_.idle_timeout_cap);
-  for (std::size_t i = 0; i < cluster->hosts.size(); ++i) {
-    slot->pools.push_back(std::make_unique<upstream::ConnectionPool>(loop_, cluster->hosts[i].address, options));
-    slot->pools.back()->SetLoadSlot(slot->balancer.ActiveSlot(i));
-  }
-  return slot.get();
+  slot = std::move(state);
+  return slot;
 }
 
 void Worker::RetirePools() {
-  std::erase_if(retired_, [](const std::unique_ptr<ClusterState>& state) {
-    return std::all_of(state->pools.begin(), state->pools.end(), [](const auto& pool) { return pool->active() == 0; });
+  // A retired state goes once the pools only it still holds are idle (pools carried over to the
+  // current state are shared, and live on there) and no request holds it any more.
+  std::erase_if(retired_, [](const std::shared_ptr<ClusterState>& state) {
+    if (state.use_count() > 1) return false;
+    return std::all_of(state->pools.begin(), state->pools.end(),
+                       [](const auto& pool) { return pool.use_count() > 1 || pool->active() == 0; });
   });
 }
 

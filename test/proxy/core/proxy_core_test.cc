@@ -134,7 +134,8 @@ class ProxyCoreTest : public ::testing::Test {
 
   std::string Cluster(const std::string& name) {
     return R"({"name":")" + name +
-           R"(","type":"EDS","edsClusterConfig":{"edsConfig":{"ads":{}}},"connectTimeout":"1s","lbPolicy":"ROUND_ROBIN"})";
+           R"(","type":"EDS","edsClusterConfig":{"edsConfig":{"ads":{}}},"connectTimeout":"1s","lbPolicy":")" +
+           lb_policy_ + R"("})";
   }
   std::string Assignment(const std::string& name, const std::vector<std::pair<std::string, int>>& endpoints) {
     std::string lb;
@@ -210,6 +211,7 @@ class ProxyCoreTest : public ::testing::Test {
   int proxy_port_ = 0;
   ConfigSnapshotPtr last_;
   std::uint64_t generation_ = 0;
+  std::string lb_policy_ = "ROUND_ROBIN";
   std::mutex records_mutex_;
   std::vector<RequestRecord> records_;
 };
@@ -340,6 +342,20 @@ TEST_F(ProxyCoreTest, SmugglingShapedRequestsAreRefusedAndTheConnectionClosed) {
   EXPECT_THAT(response, StartsWith("HTTP/1.1 400 "));
   EXPECT_TRUE(client.ClosedByPeer());
   for (const auto& record : Records()) EXPECT_NE(record.path, "/smuggled");
+}
+
+// A cluster rebuilt by a config change (here its balancer) keeps the kept-alive connections of
+// the endpoints it still has: the backend sees the next request on the same connection.
+TEST_F(ProxyCoreTest, AClusterChangeKeepsTheConnectionsOfItsRemainingEndpoints) {
+  Configure(kJasonToV2);
+  const auto first = nlohmann::json::parse(Body(Get("/x", "end-user: jason\r\n")));
+  const auto again = nlohmann::json::parse(Body(Get("/x", "end-user: jason\r\n")));
+  ASSERT_EQ(again["connection"], first["connection"]);  // kept alive by the pool
+  lb_policy_ = "RANDOM";
+  Configure(kJasonToV2);
+  const auto after = nlohmann::json::parse(Body(Get("/x", "end-user: jason\r\n")));
+  EXPECT_EQ(after["version"], "v2");
+  EXPECT_EQ(after["connection"], first["connection"]);
 }
 
 TEST_F(ProxyCoreTest, ANewConfigIsFollowedByTheNextRequest) {

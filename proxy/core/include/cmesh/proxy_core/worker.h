@@ -97,16 +97,19 @@ class Worker {
   const WorkerOptions& options() const { return options_; }
   router::Random& random() { return random_; }
   WorkerCounters& mutable_counters() { return counters_; }
-  // The pool for the `host_index`-th endpoint of `cluster` (as in the current snapshot), and
-  // its balancer; created on first use, replaced when the cluster object changes.
+  // The pools of `cluster`'s endpoints (by host index) and its balancer; created on first use,
+  // replaced when the cluster object changes. A replacement keeps the pools (and so the kept-alive
+  // connections) of endpoints that are still there with the same settings; the others are
+  // drained. Callers hold the shared_ptr while they use it (a retry after a config change still
+  // finds the state its request started with).
   struct ClusterState;
-  ClusterState* StateFor(const std::shared_ptr<const upstream::ClusterInfo>& cluster);
+  std::shared_ptr<ClusterState> StateFor(const std::shared_ptr<const upstream::ClusterInfo>& cluster);
   void Forget(DownstreamConnection* connection);
 
   struct ClusterState {
     std::shared_ptr<const upstream::ClusterInfo> info;
     upstream::LoadBalancer balancer;
-    std::vector<std::unique_ptr<upstream::ConnectionPool>> pools;  // by host index
+    std::vector<std::shared_ptr<upstream::ConnectionPool>> pools;  // by host index
     explicit ClusterState(std::shared_ptr<const upstream::ClusterInfo> cluster);
   };
   upstream::Random& upstream_random() { return upstream_random_; }
@@ -124,9 +127,9 @@ class Worker {
   ConfigSnapshotPtr config_;
   router::Random random_;
   upstream::Random upstream_random_;
-  std::map<std::string, std::unique_ptr<ClusterState>, std::less<>> clusters_;
-  // Pools of replaced clusters, kept until their requests are done.
-  std::vector<std::unique_ptr<ClusterState>> retired_;
+  std::map<std::string, std::shared_ptr<ClusterState>, std::less<>> clusters_;
+  // Replaced cluster states, kept until the pools only they hold are idle.
+  std::vector<std::shared_ptr<ClusterState>> retired_;
   std::vector<DownstreamConnection*> connections_;
   WorkerCounters counters_;
   struct Sweeper;
