@@ -444,6 +444,8 @@ void DownstreamConnection::ReadUpstream() {
     if (n > 0) {
       up_in_.append(buffer, static_cast<std::size_t>(n));
       if (static_cast<std::size_t>(n) < sizeof buffer) break;
+      // A slow client: take no more than can wait for it (the rest waits in the socket).
+      if (up_in_.size() + out_.size() > worker_.options().max_pending_bytes) break;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -775,6 +777,8 @@ void DownstreamConnection::UpdateInterest() {
                           in_.size() > worker_.options().limits.max_head_bytes);
   const bool readable = !close_after_flush_ && !peer_closed_ && !backed_up;
   const bool writable = !out_.empty();
+  // The other direction: read no more of the upstream's answer than the client takes.
+  if (upstream_ && !upstream_pending_) upstream_->SetReadable(out_.size() <= limit);
   if (readable != reading_ || writable != want_write_) {
     reading_ = readable;
     want_write_ = writable;

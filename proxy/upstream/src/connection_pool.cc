@@ -50,9 +50,15 @@ UpstreamConnection::~UpstreamConnection() = default;  // the pool closes the fd 
 
 const event::Endpoint& UpstreamConnection::endpoint() const { return pool_.endpoint(); }
 
+void UpstreamConnection::SetReadable(bool readable) {
+  if (readable == readable_ || fd_ < 0) return;
+  pool_.loop_.Modify(fd_, readable, writable_);
+  readable_ = readable;
+}
+
 void UpstreamConnection::SetWritable(bool writable) {
   if (writable == writable_ || fd_ < 0) return;
-  pool_.loop_.Modify(fd_, writable);
+  pool_.loop_.Modify(fd_, readable_, writable);
   writable_ = writable;
 }
 
@@ -166,6 +172,7 @@ void ConnectionPool::Release(UpstreamConnection* c, bool keep_alive) {
     return;
   }
   c->SetWritable(false);
+  c->SetReadable(true);  // idle connections are watched for the upstream closing them
   MakeIdle(c);
 }
 

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -116,6 +117,13 @@ class ProxyCoreTest : public ::testing::Test {
       ports_[version] = *port;
       backends_.push_back(std::move(backend));
     }
+    // A backend of 32 MiB answers, for a client that does not read.
+    big_ = std::make_unique<PilotProcess>("cmesh-demo-backend", std::vector<std::string>{
+        "--listen", "127.0.0.14:0", "--service", "big", "--version", "v1", "--body-bytes", std::to_string(kBigBody)});
+    ASSERT_TRUE(big_->started());
+    auto big_port = big_->WaitForPort("backend", kDeadline);
+    ASSERT_TRUE(big_port) << big_->Log();
+    big_port_ = *big_port;
     // A listener that accepts and never answers: for timeouts.
     silent_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -161,6 +169,9 @@ class ProxyCoreTest : public ::testing::Test {
       state->clusters[name] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(name));
       state->endpoints[name] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(name, {{ip, ports_[subset]}}));
     }
+    const std::string big = "outbound|9080|big|reviews.default.svc.cluster.local";
+    state->clusters[big] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(big));
+    state->endpoints[big] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(big, {{"127.0.0.14", big_port_}}));
     // A cluster whose endpoint refuses connections, and one that never answers.
     const std::string dead = "outbound|9080|dead|reviews.default.svc.cluster.local";
     state->clusters[dead] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(dead));
@@ -207,6 +218,9 @@ class ProxyCoreTest : public ::testing::Test {
   std::map<std::string, int> ports_;
   int silent_fd_ = -1;
   int silent_port_ = 0;
+  std::unique_ptr<PilotProcess> big_;
+  int big_port_ = 0;
+  static constexpr std::size_t kBigBody = 32u << 20;
   std::unique_ptr<Worker> worker_;
   int proxy_port_ = 0;
   ConfigSnapshotPtr last_;
@@ -228,6 +242,7 @@ constexpr char kJasonToV2[] = R"({"name":"9080","virtualHosts":[{"name":"reviews
     {"name":"old","match":{"prefix":"/old"},"redirect":{"pathRedirect":"/new","responseCode":"FOUND"}},
     {"name":"dead","match":{"prefix":"/dead"},
      "route":{"cluster":"outbound|9080|dead|reviews.default.svc.cluster.local","retryPolicy":{"retryOn":"connect-failure","numRetries":2}}},
+    {"name":"big","match":{"prefix":"/big"},"route":{"cluster":"outbound|9080|big|reviews.default.svc.cluster.local"}},
     {"name":"slow","match":{"prefix":"/slow"},"route":{"cluster":"outbound|9080|silent|reviews.default.svc.cluster.local","timeout":"0.3s"}},
     {"name":"split","match":{"prefix":"/"},"route":{"weightedClusters":{"clusters":[
       {"name":"outbound|9080|v1|reviews.default.svc.cluster.local","weight":80},
@@ -356,6 +371,30 @@ TEST_F(ProxyCoreTest, AClusterChangeKeepsTheConnectionsOfItsRemainingEndpoints) 
   const auto after = nlohmann::json::parse(Body(Get("/x", "end-user: jason\r\n")));
   EXPECT_EQ(after["version"], "v2");
   EXPECT_EQ(after["connection"], first["connection"]);
+}
+
+long RssKb() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// The proxy reads no more of an upstream answer than its client takes: with a client that does
+// not read, a 32 MiB answer stays mostly in the sockets, not in the proxy (it runs in this
+// process), and all of it arrives once the client reads.
+TEST_F(ProxyCoreTest, ASlowClientPacesTheUpstreamRead) {
+  Configure(kJasonToV2);
+  Client client(proxy_port_);
+  const long before = RssKb();
+  client.Send("GET /big HTTP/1.1\r\nHost: reviews:9080\r\nConnection: close\r\n\r\n");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the upstream has sent it all by now
+  const long during = RssKb();
+  EXPECT_LT(during - before, 16 * 1024) << "the proxy buffered " << (during - before) << " KB";
+  const std::string response = client.ReadResponse();
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 200 OK"));
+  EXPECT_EQ(Body(response).size(), kBigBody);
 }
 
 TEST_F(ProxyCoreTest, ANewConfigIsFollowedByTheNextRequest) {

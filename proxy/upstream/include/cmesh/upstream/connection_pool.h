@@ -84,6 +84,9 @@ class UpstreamConnection final : public event::IoWatcher {
   void SetWatcher(event::IoWatcher* watcher) { watcher_ = watcher; }
   // Also wakes the watcher when the socket can take more bytes.
   void SetWritable(bool writable);
+  // Stops (false) or resumes reading events, so a caller whose own client is slow does not read
+  // more of the upstream's answer than it can pass on. Reset to readable when released.
+  void SetReadable(bool readable);
 
   void OnReady(std::uint32_t ready) override;
 
@@ -97,6 +100,7 @@ class UpstreamConnection final : public event::IoWatcher {
   State state_ = State::kConnecting;
   bool reused_ = false;
   bool writable_ = true;  // epoll interest; a connect waits for writability
+  bool readable_ = true;
   std::uint32_t requests_ = 0;
   std::uint64_t generation_ = 0;  // the pool's drain generation when it was opened
   std::size_t slot_ = 0;          // index in the pool's all_
