@@ -1,5 +1,6 @@
 #include "admin.h"
 
+#include <map>
 #include <sstream>
 
 #include <google/protobuf/util/json_util.h>
@@ -68,14 +69,38 @@ HttpResponse HandleAdmin(AdminContext& context, const HttpRequest& request) {
       std::lock_guard lock(context.state.mutex);
       snapshot = context.state.snapshot;
     }
+    // Envoy's "cluster::host::stat::value" lines; the pool figures summed over the workers.
+    std::map<std::pair<std::string, std::string>, proxy_core::EndpointStats> pools;
+    for (auto* worker : context.workers) {
+      for (const auto& e : worker->CollectEndpointStats(std::chrono::seconds(1))) {
+        auto& sum = pools[{e.cluster, e.endpoint}];
+        sum.connections += e.connections;
+        sum.idle += e.idle;
+        sum.active_requests += e.active_requests;
+        sum.connect_attempts += e.connect_attempts;
+        sum.connect_failures += e.connect_failures;
+        sum.connect_timeouts += e.connect_timeouts;
+        sum.reused += e.reused;
+        sum.closed_by_upstream += e.closed_by_upstream;
+      }
+    }
     std::ostringstream out;
     if (snapshot) {
       for (const auto& [name, cluster] : snapshot->clusters) {
-        out << name << "::lb_policy::" << static_cast<int>(cluster->lb_policy) << "\n";
         out << name << "::excluded_hosts::" << cluster->excluded_hosts << "\n";
         for (const auto& host : cluster->hosts) {
-          out << name << "::" << host.address.ToString() << "::weight::" << host.weight << "\n";
-          out << name << "::" << host.address.ToString() << "::health_flags::healthy\n";
+          const std::string prefix = name + "::" + host.address.ToString() + "::";
+          out << prefix << "weight::" << host.weight << "\n";
+          out << prefix << "health_flags::healthy\n";
+          const proxy_core::EndpointStats& e = pools[{name, host.address.ToString()}];
+          out << prefix << "cx_active::" << e.connections << "\n";
+          out << prefix << "cx_idle::" << e.idle << "\n";
+          out << prefix << "rq_active::" << e.active_requests << "\n";
+          out << prefix << "cx_total::" << e.connect_attempts << "\n";
+          out << prefix << "cx_connect_fail::" << e.connect_failures << "\n";
+          out << prefix << "cx_connect_timeout::" << e.connect_timeouts << "\n";
+          out << prefix << "cx_reused::" << e.reused << "\n";
+          out << prefix << "cx_closed_by_upstream::" << e.closed_by_upstream << "\n";
         }
       }
     }

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <future>
 
 #include "downstream_connection.h"
 
@@ -149,6 +150,34 @@ std::shared_ptr<Worker::ClusterState> Worker::StateFor(const std::shared_ptr<con
   }
   slot = std::move(state);
   return slot;
+}
+
+std::vector<EndpointStats> Worker::CollectEndpointStats(std::chrono::milliseconds timeout) {
+  auto promise = std::make_shared<std::promise<std::vector<EndpointStats>>>();
+  auto future = promise->get_future();
+  loop_.Post([this, promise] {
+    std::vector<EndpointStats> out;
+    for (const auto& [name, state] : clusters_) {
+      for (const auto& pool : state->pools) {
+        EndpointStats e;
+        e.cluster = name;
+        e.endpoint = pool->endpoint().ToString();
+        e.connections = pool->connections();
+        e.idle = pool->idle();
+        e.active_requests = pool->active();
+        const upstream::PoolStats& stats = pool->stats();
+        e.connect_attempts = stats.connect_attempts;
+        e.connect_failures = stats.connect_failures;
+        e.connect_timeouts = stats.connect_timeouts;
+        e.reused = stats.reused;
+        e.closed_by_upstream = stats.closed_by_upstream;
+        out.push_back(std::move(e));
+      }
+    }
+    promise->set_value(std::move(out));
+  });
+  if (future.wait_for(timeout) != std::future_status::ready) return {};
+  return future.get();
 }
 
 void Worker::RetirePools() {

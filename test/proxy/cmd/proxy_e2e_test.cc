@@ -249,7 +249,14 @@ TEST_F(MeshTest, AdminHealthAndPrometheusMetrics) {
   ASSERT_TRUE(dump.is_object());
   EXPECT_FALSE(dump["routes"].empty());
   EXPECT_FALSE(dump["version_info"]["RDS"].get<std::string>().empty());
-  EXPECT_THAT(HttpGet(admin_, "/clusters").body, HasSubstr("outbound|9080|v1|reviews.default.svc.cluster.local::" + block_ + "3:9080"));
+  const std::string clusters = HttpGet(admin_, "/clusters").body;
+  const std::string v1 = "outbound|9080|v1|reviews.default.svc.cluster.local::" + block_ + "3:9080::";
+  EXPECT_THAT(clusters, HasSubstr(v1 + "weight::1\n"));
+  // The 5 requests above went over connections to it: at least one was opened.
+  std::smatch total;
+  ASSERT_TRUE(std::regex_search(clusters, total, std::regex(std::regex_replace(v1, std::regex(R"([|.])"), R"(\$&)") + "cx_total::([0-9]+)")))
+      << clusters;
+  EXPECT_GE(std::stoi(total[1].str()), 1);
   auto metrics = HttpGet(stats_, "/stats/prometheus");
   ASSERT_EQ(metrics.status, 200);
   EXPECT_THAT(metrics.body, HasSubstr("istio_requests_total{reporter=\"source\",source_workload=\"productpage\""));

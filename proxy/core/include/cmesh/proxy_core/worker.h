@@ -61,6 +61,20 @@ struct WorkerOptions {
   std::function<void(const RequestRecord&)> on_request;
 };
 
+// One endpoint's pool as a worker sees it, for the admin's /clusters.
+struct EndpointStats {
+  std::string cluster;
+  std::string endpoint;  // "10.1.0.5:9080"
+  std::uint64_t connections = 0;  // open now (connecting, busy, idle)
+  std::uint64_t idle = 0;
+  std::uint64_t active_requests = 0;
+  std::uint64_t connect_attempts = 0;
+  std::uint64_t connect_failures = 0;
+  std::uint64_t connect_timeouts = 0;
+  std::uint64_t reused = 0;
+  std::uint64_t closed_by_upstream = 0;
+};
+
 struct WorkerCounters {
   std::atomic<std::uint64_t> downstream_connections{0};  // accepted
   std::atomic<std::uint64_t> active_connections{0};
@@ -90,6 +104,9 @@ class Worker {
   void Stop();
 
   const WorkerCounters& counters() const { return counters_; }
+  // Thread-safe: the worker's pools, read on its own thread; empty if it does not answer within
+  // `timeout` (a stuck worker must not stall the admin port).
+  std::vector<EndpointStats> CollectEndpointStats(std::chrono::milliseconds timeout);
 
   // Loop-thread side, for the connections.
   event::EventLoop& loop() { return loop_; }
