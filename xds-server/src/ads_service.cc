@@ -133,6 +133,9 @@ class StreamReactor final : public AdsStreamReactor, private ResponseSink<Respon
     {
       std::lock_guard lock(mutex_);
       writing_ = false;
+      // Written: drop the response's slices now rather than when the next one is sent, so an
+      // idle stream holds no response (nor the resources its slices pin).
+      in_flight_.Clear();
       if (!ok && !finishing_) {
         // The call is broken (client gone, call cancelled); the pending read fails too.
         finishing_ = true;
