@@ -280,6 +280,7 @@ void DownstreamConnection::Route() {
   view.headers = views;
   decision_ = table->Decide(view, worker_.random());
   route_name_ = decision_.route_name;
+  if (ApplyCors()) return;
   switch (decision_.kind) {
     case router::Decision::Kind::kNoRoute:
       return LocalReply(404, "NR", "");
@@ -300,6 +301,34 @@ void DownstreamConnection::Route() {
     return;
   }
   AfterDelay();
+}
+
+// Envoy's CORS filter: a preflight from an allowed origin is answered here; other requests from
+// an allowed origin get the Access-Control-* headers on their answer. True when answered.
+bool DownstreamConnection::ApplyCors() {
+  const router::CorsPolicy* cors = decision_.cors;
+  if (cors == nullptr) return false;
+  const std::string* origin = FindHeader(request_->headers, "origin");
+  if (origin == nullptr || origin->empty() || !cors->enabled.Sample(worker_.random())) return false;
+  const bool preflight = request_->method == "OPTIONS" && FindHeader(request_->headers, "access-control-request-method");
+  if (!cors->AllowsOrigin(*origin)) {
+    if (preflight && !cors->forward_not_matching_preflights) {
+      LocalReply(200, "-", "");
+      return true;
+    }
+    return false;
+  }
+  cors_headers_.push_back({"access-control-allow-origin", *origin});
+  if (cors->allow_credentials.value_or(false)) cors_headers_.push_back({"access-control-allow-credentials", "true"});
+  if (preflight) {
+    if (!cors->allow_methods.empty()) cors_headers_.push_back({"access-control-allow-methods", cors->allow_methods});
+    if (!cors->allow_headers.empty()) cors_headers_.push_back({"access-control-allow-headers", cors->allow_headers});
+    if (!cors->max_age.empty()) cors_headers_.push_back({"access-control-max-age", cors->max_age});
+    LocalReply(200, "-", "");
+    return true;
+  }
+  if (!cors->expose_headers.empty()) cors_headers_.push_back({"access-control-expose-headers", cors->expose_headers});
+  return false;
 }
 
 void DownstreamConnection::AfterDelay() {
@@ -499,6 +528,7 @@ void DownstreamConnection::StartResponse(const http1::ResponseHead& head, std::s
     headers.push_back({std::string(h.name), std::string(h.value)});
   }
   ApplyOps(decision_.response_header_ops, headers);
+  headers.insert(headers.end(), cors_headers_.begin(), cors_headers_.end());
   if (decision_.include_attempt_count_in_response) {
     headers.push_back({"x-envoy-attempt-count", std::to_string(attempts_)});
   }
@@ -685,6 +715,7 @@ void DownstreamConnection::LocalReply(int status, std::string_view flags, std::s
   if (flags != "-") headers.push_back({kFlagsHeader, std::string(flags)});
   if (request_ && !request_->request_id.empty()) headers.push_back({"x-request-id", request_->request_id});
   if (decision_.kind != router::Decision::Kind::kNoRoute) ApplyOps(decision_.response_header_ops, headers);
+  headers.insert(headers.end(), cors_headers_.begin(), cors_headers_.end());
   // Unread request body bytes would be read as the next request: close instead.
   const bool keep_alive = request_ && request_->keep_alive && request_->body_done;
   if (request_ && !keep_alive) request_->keep_alive = false;
@@ -726,6 +757,7 @@ void DownstreamConnection::EndExchange() {
   cluster_.reset();
   cluster_state_.reset();
   route_name_ = {};
+  cors_headers_.clear();
   upstream_host_.clear();
   early_body_.clear();
   up_out_.clear();

@@ -73,6 +73,7 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
 
   // Routing and local answers.
   void Route();
+  bool ApplyCors();
   void AfterDelay();
   void Forward();
   void LocalReply(int status, std::string_view flags, std::string_view body,
@@ -123,6 +124,7 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
   ConfigSnapshotPtr config_;  // the snapshot this exchange routes with (keeps decision_ valid)
   router::Decision decision_;
   std::string_view route_name_;
+  std::vector<http1::OwnedHeader> cors_headers_;  // added to this exchange's answer
   std::shared_ptr<const upstream::ClusterInfo> cluster_;
   std::shared_ptr<Worker::ClusterState> cluster_state_;
   std::size_t host_index_ = 0;

@@ -74,6 +74,7 @@ struct CompiledRoute {
   std::vector<HeaderOp> request_ops;
   std::vector<HeaderOp> response_ops;
   std::shared_ptr<const FaultPolicy> fault;
+  std::shared_ptr<const CorsPolicy> cors;  // resolved over route, virtual host, configuration
 };
 
 struct CompiledVirtualHost {

@@ -13,6 +13,7 @@ using envoy::extensions::filters::http::fault::v3::HTTPFault;
 using envoy::type::v3::FractionalPercent;
 
 constexpr char kFaultFilter[] = "envoy.filters.http.fault";
+constexpr char kCorsFilter[] = "envoy.filters.http.cors";
 
 std::shared_ptr<const FaultPolicy> CompileFault(const HTTPFault& fault, const std::string& at,
                                                 std::string* error) {
@@ -99,8 +100,8 @@ void FaultPolicy::Draw(const RequestView& request, Random& random, Decision& dec
   }
 }
 
-bool CompilePerFilterConfig(const PerFilterConfigs& configs,
-                            const std::string& where, FaultLevel* out, std::string* error) {
+bool CompilePerFilterConfig(const PerFilterConfigs& configs, const std::string& where, FaultLevel* out,
+                            CorsLevel* cors, std::string* error) {
   for (const auto& [name, any] : configs) {
     const std::string at = where + ": typed_per_filter_config[" + name + "]";
     const google::protobuf::Any* config = &any;
@@ -113,15 +114,30 @@ bool CompilePerFilterConfig(const PerFilterConfigs& configs,
       }
       if (wrapper.disabled()) {
         if (name == kFaultFilter) *out = FaultLevel{true, nullptr};
+        if (name == kCorsFilter && cors) *cors = CorsLevel{true, nullptr};
         continue;
       }
       optional = wrapper.is_optional();
       config = &wrapper.config();
     }
+    if (name == kCorsFilter && cors) {
+      envoy::extensions::filters::http::cors::v3::CorsPolicy policy;
+      if (!config->Is<envoy::extensions::filters::http::cors::v3::CorsPolicy>() || !config->UnpackTo(&policy)) {
+        *error = at + ": unknown config type " + config->type_url() +
+                 " (want envoy.extensions.filters.http.cors.v3.CorsPolicy)";
+        return false;
+      }
+      auto compiled = CompileCors(policy, at, error);
+      if (!compiled) return false;
+      *cors = CorsLevel{true, std::move(compiled)};
+      continue;
+    }
     if (name != kFaultFilter) {
       if (optional) continue;
       *error = at + ": cmesh-proxy runs no HTTP filter " + name +
-               " (it implements envoy.filters.http.fault and the router only)";
+               (name == kCorsFilter ? std::string(" at this level") : std::string()) +
+               " (it implements envoy.filters.http.fault, envoy.filters.http.cors on routes, virtual hosts and "
+               "route configurations, and the router)";
       return false;
     }
     HTTPFault fault;

@@ -14,6 +14,7 @@
 #include "cmesh/router/decision.h"
 #include "cmesh/router/random.h"
 #include "envoy/type/v3/percent.pb.h"
+#include "cors_policy.h"
 #include "request_matchers.h"
 
 namespace cmesh::router {
@@ -42,10 +43,12 @@ struct FaultLevel {
   std::shared_ptr<const FaultPolicy> fault;
 };
 
-// Reads a typed_per_filter_config map. The fault filter's entry must be an HTTPFault (possibly in
-// an envoy.config.route.v3.FilterConfig wrapper); any other filter's entry is refused unless
-// marked is_optional, since cmesh-proxy runs no other HTTP filter.
-bool CompilePerFilterConfig(const PerFilterConfigs& configs,
-                            const std::string& where, FaultLevel* out, std::string* error);
+// Reads a typed_per_filter_config map. The fault filter's entry must be an HTTPFault and the
+// CORS filter's a CorsPolicy (either possibly in an envoy.config.route.v3.FilterConfig wrapper);
+// `cors` null means the level cannot carry CORS (weighted clusters), which is then refused. Any
+// other filter's entry is refused unless marked is_optional, since cmesh-proxy runs no other
+// HTTP filter.
+bool CompilePerFilterConfig(const PerFilterConfigs& configs, const std::string& where, FaultLevel* out,
+                            CorsLevel* cors, std::string* error);
 
 }  // namespace cmesh::router

@@ -234,7 +234,7 @@ bool CompileRouteAction(const RouteAction& a, const std::vector<HeaderOp>& route
                             cat + " request headers", creq, error) ||
           !CompileHeaderOps(c->response_headers_to_add(), c->response_headers_to_remove(),
                             cat + " response headers", cresp, error) ||
-          !CompilePerFilterConfig(c->typed_per_filter_config(), cat, &cluster_fault, error)) {
+          !CompilePerFilterConfig(c->typed_per_filter_config(), cat, &cluster_fault, nullptr, error)) {
         return false;
       }
       if (!c->host_rewrite_literal().empty()) t.host_rewrite = c->host_rewrite_literal();
@@ -329,10 +329,18 @@ bool CompileRoute(const Route& route, const OuterLevels& outer, const std::strin
   if (!match) return false;
   out->match = std::move(*match);
   FaultLevel route_fault;
-  if (!CompilePerFilterConfig(route.typed_per_filter_config(), at, &route_fault, error)) {
+  CorsLevel route_cors;
+  if (!CompilePerFilterConfig(route.typed_per_filter_config(), at, &route_fault, &route_cors, error)) {
     return false;
   }
   out->fault = Resolve({&route_fault, &outer.vhost_fault, &outer.config_fault});
+  // The most specific level that mentions the CORS filter decides, as for faults.
+  for (const CorsLevel* level : std::initializer_list<const CorsLevel*>{&route_cors, &outer.vhost_cors, &outer.config_cors}) {
+    if (level->present) {
+      out->cors = level->cors;
+      break;
+    }
+  }
   std::vector<HeaderOp> route_req, route_resp;
   if (!CompileHeaderOps(route.request_headers_to_add(), route.request_headers_to_remove(),
                         at + " request headers", route_req, error) ||

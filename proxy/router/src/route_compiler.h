@@ -20,6 +20,8 @@ struct OuterLevels {
   bool most_specific_header_mutations_wins = false;
   FaultLevel vhost_fault;
   FaultLevel config_fault;
+  CorsLevel vhost_cors;
+  CorsLevel config_cors;
   std::shared_ptr<const RetryPolicy> vhost_retry;
   const std::vector<MirrorPolicy>* outer_mirrors = nullptr;  // the virtual host's, else config's
   std::uint32_t max_direct_response_body_bytes = 4096;

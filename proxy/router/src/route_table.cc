@@ -43,7 +43,7 @@ bool CompileVirtualHost(const VirtualHost& vh, int index, OuterLevels outer,
                         at + " request headers", request_ops, error) ||
       !CompileHeaderOps(vh.response_headers_to_add(), vh.response_headers_to_remove(),
                         at + " response headers", response_ops, error) ||
-      !CompilePerFilterConfig(vh.typed_per_filter_config(), at, &outer.vhost_fault, error) ||
+      !CompilePerFilterConfig(vh.typed_per_filter_config(), at, &outer.vhost_fault, &outer.vhost_cors, error) ||
       !CompileMirrorPolicies(vh.request_mirror_policies(), at, &mirrors, error)) {
     return false;
   }
@@ -124,7 +124,8 @@ std::shared_ptr<const RouteTable> RouteTable::Build(const RouteConfiguration& co
                         at + " request headers", request_ops, error) ||
       !CompileHeaderOps(config.response_headers_to_add(), config.response_headers_to_remove(),
                         at + " response headers", response_ops, error) ||
-      !CompilePerFilterConfig(config.typed_per_filter_config(), at, &outer.config_fault, error) ||
+      !CompilePerFilterConfig(config.typed_per_filter_config(), at, &outer.config_fault, &outer.config_cors,
+                              error) ||
       !CompileMirrorPolicies(config.request_mirror_policies(), at, &mirrors, error)) {
     return nullptr;
   }
@@ -159,6 +160,7 @@ Decision RouteTable::Decide(const RequestView& request, Random& random) const {
     d.route_name = route.name;
     d.route_index = static_cast<int>(i);
     const FaultPolicy* fault = route.fault.get();
+    d.cors = route.cors.get();
     d.request_header_ops = route.request_ops;
     d.response_header_ops = route.response_ops;
     switch (route.kind) {

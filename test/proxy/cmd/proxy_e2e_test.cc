@@ -213,16 +213,20 @@ TEST_F(MeshTest, LiveChangesAndAPilotRestartDropNoRequest) {
 
 TEST_F(MeshTest, AResourceTheProxyCannotHonourIsNackedAndThePreviousConfigServes) {
   EXPECT_EQ(Sample(10)["reviews-v1"], 10);
-  // CORS needs an HTTP filter cmesh-proxy does not run yet: its route configuration is refused.
-  std::ofstream(dir_.Path("virtual-service-reviews.yaml")) << R"(apiVersion: networking.istio.io/v1
-kind: VirtualService
+  // Consistent hashing makes a RING_HASH cluster, which cmesh-proxy's balancers do not have yet:
+  // the clusters are refused (NACK), and what the proxy had keeps serving.
+  std::ofstream(dir_.Path("destination-rules.yaml")) << R"(apiVersion: networking.istio.io/v1
+kind: DestinationRule
 metadata: {name: reviews, namespace: default}
 spec:
-  hosts: [reviews]
-  http:
-  - corsPolicy: {allowOrigins: [{exact: "https://example.com"}]}
-    route:
-    - destination: {host: reviews, subset: v3}
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: {httpHeaderName: end-user}
+  subsets:
+  - {name: v1, labels: {version: v1}}
+  - {name: v2, labels: {version: v2}}
+  - {name: v3, labels: {version: v3}}
 )";
   nlohmann::json entry;
   auto deadline = std::chrono::steady_clock::now() + kDeadline;
@@ -235,11 +239,44 @@ spec:
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_FALSE(entry.is_null()) << proxy_->Log();
-  EXPECT_EQ(entry["last_nack"]["type"], "RDS");
-  EXPECT_THAT(entry["last_nack"]["message"].get<std::string>(), HasSubstr("cors"));
+  EXPECT_EQ(entry["last_nack"]["type"], "CDS");
+  EXPECT_THAT(entry["last_nack"]["message"].get<std::string>(), HasSubstr("RING_HASH"));
   EXPECT_EQ(Sample(10)["reviews-v1"], 10);  // still the previous routes
   auto stats = HttpGet(stats_, "/stats/prometheus");
-  EXPECT_THAT(stats.body, HasSubstr("cmesh_proxy_xds_nacks_total{type=\"RDS\"} 1"));
+  EXPECT_THAT(stats.body, HasSubstr("cmesh_proxy_xds_nacks_total{type=\"CDS\"} 1"));
+}
+
+// A VirtualService's corsPolicy, through cmesh-pilot's compiler into the proxy's router.
+TEST_F(MeshTest, CorsPolicyOfAVirtualServiceIsApplied) {
+  std::ofstream(dir_.Path("virtual-service-reviews.yaml")) << R"(apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: default}
+spec:
+  hosts: [reviews]
+  http:
+  - corsPolicy:
+      allowOrigins: [{exact: "https://shop.example"}]
+      allowMethods: [GET, POST]
+      maxAge: 1h
+    route:
+    - destination: {host: reviews, subset: v2}
+)";
+  const std::string preflight_request =
+      "OPTIONS /reviews/1 HTTP/1.1\r\nHost: reviews:9080\r\nOrigin: https://shop.example\r\n"
+      "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n";
+  std::string preflight;
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < deadline) {
+    preflight = Request(outbound_, preflight_request);
+    if (preflight.find("access-control-allow-origin") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_THAT(preflight, StartsWith("HTTP/1.1 200 "));
+  EXPECT_THAT(preflight, HasSubstr("access-control-allow-origin: https://shop.example\r\n"));
+  EXPECT_THAT(preflight, HasSubstr("access-control-allow-methods: GET,POST\r\n"));
+  EXPECT_THAT(preflight, HasSubstr("access-control-max-age: 3600\r\n"));
+  EXPECT_EQ(Backend(preflight), "");
+  EXPECT_EQ(Backend(Get(outbound_, "reviews:9080", "/reviews/1")), "reviews-v2");
 }
 
 TEST_F(MeshTest, AdminHealthAndPrometheusMetrics) {

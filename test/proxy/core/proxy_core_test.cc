@@ -240,6 +240,11 @@ constexpr char kJasonToV2[] = R"({"name":"9080","virtualHosts":[{"name":"reviews
        "abort":{"httpStatus":418,"percentage":{"numerator":100,"denominator":"HUNDRED"}}}},
      "route":{"cluster":"outbound|9080|v1|reviews.default.svc.cluster.local"}},
     {"name":"old","match":{"prefix":"/old"},"redirect":{"pathRedirect":"/new","responseCode":"FOUND"}},
+    {"name":"cors","match":{"prefix":"/cors"},
+     "typedPerFilterConfig":{"envoy.filters.http.cors":{"@type":"type.googleapis.com/envoy.extensions.filters.http.cors.v3.CorsPolicy",
+       "allowOriginStringMatch":[{"exact":"https://shop.example"}],"allowMethods":"GET,POST","allowHeaders":"x-token",
+       "exposeHeaders":"x-trace","maxAge":"600","allowCredentials":true}},
+     "route":{"cluster":"outbound|9080|v1|reviews.default.svc.cluster.local"}},
     {"name":"dead","match":{"prefix":"/dead"},
      "route":{"cluster":"outbound|9080|dead|reviews.default.svc.cluster.local","retryPolicy":{"retryOn":"connect-failure","numRetries":2}}},
     {"name":"big","match":{"prefix":"/big"},"route":{"cluster":"outbound|9080|big|reviews.default.svc.cluster.local"}},
@@ -307,6 +312,35 @@ TEST_F(ProxyCoreTest, LocalAnswersCarryTheirResponseFlags) {
   const std::string no_route = client.ReadResponse();
   EXPECT_THAT(no_route, StartsWith("HTTP/1.1 404 "));
   EXPECT_THAT(no_route, HasSubstr("x-cmesh-response-flags: NR\r\n"));
+}
+
+// Envoy's CORS filter semantics, from a VirtualService's corsPolicy.
+TEST_F(ProxyCoreTest, CorsPreflightIsAnsweredAndAllowedOriginsGetTheirHeaders) {
+  Configure(kJasonToV2);
+  Client preflight(proxy_port_);
+  preflight.Send("OPTIONS /cors HTTP/1.1\r\nHost: reviews:9080\r\nOrigin: https://shop.example\r\n"
+                 "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n");
+  const std::string answer = preflight.ReadResponse();
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 200 "));
+  EXPECT_EQ(BackendOf(answer), "");  // answered by the proxy
+  EXPECT_THAT(answer, HasSubstr("access-control-allow-origin: https://shop.example\r\n"));
+  EXPECT_THAT(answer, HasSubstr("access-control-allow-methods: GET,POST\r\n"));
+  EXPECT_THAT(answer, HasSubstr("access-control-allow-headers: x-token\r\n"));
+  EXPECT_THAT(answer, HasSubstr("access-control-max-age: 600\r\n"));
+  EXPECT_THAT(answer, HasSubstr("access-control-allow-credentials: true\r\n"));
+
+  const std::string simple = Get("/cors", "Origin: https://shop.example\r\n");
+  EXPECT_EQ(BackendOf(simple), "reviews-v1");
+  EXPECT_THAT(simple, HasSubstr("access-control-allow-origin: https://shop.example\r\n"));
+  EXPECT_THAT(simple, HasSubstr("access-control-expose-headers: x-trace\r\n"));
+
+  // Another origin: no CORS headers, and its preflight goes upstream (Envoy's default).
+  const std::string other = Get("/cors", "Origin: https://evil.example\r\n");
+  EXPECT_EQ(other.find("access-control-"), std::string::npos);
+  Client other_preflight(proxy_port_);
+  other_preflight.Send("OPTIONS /cors HTTP/1.1\r\nHost: reviews:9080\r\nOrigin: https://evil.example\r\n"
+                       "Access-Control-Request-Method: POST\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(BackendOf(other_preflight.ReadResponse()), "reviews-v1");
 }
 
 TEST_F(ProxyCoreTest, ConnectFailuresAreRetriedThenAnswered503Uf) {

@@ -174,10 +174,14 @@ TEST(BuildErrorTest, PerFilterConfigs) {
                     HasSubstr("unknown config type type.googleapis.com/envoy.config.route.v3.RouteAction")));
   EXPECT_THAT(BuildErrorJson(WithRoute(Forward(kPrefix), wrong_type)),
               AllOf(HasSubstr("virtual host \"shop\""), HasSubstr("unknown config type")));
-  const std::string cors = R"("typedPerFilterConfig": {"envoy.filters.http.cors":
+  const std::string ext_authz = R"("typedPerFilterConfig": {"envoy.filters.http.ext_authz":
       {"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"}})";
-  EXPECT_THAT(BuildErrorJson(WithRoute(Forward(kPrefix) + ", " + cors)),
-              HasSubstr("runs no HTTP filter envoy.filters.http.cors"));
+  EXPECT_THAT(BuildErrorJson(WithRoute(Forward(kPrefix) + ", " + ext_authz)),
+              HasSubstr("runs no HTTP filter envoy.filters.http.ext_authz"));
+  const std::string cors_wrong_type = R"("typedPerFilterConfig": {"envoy.filters.http.cors":
+      {"@type": "type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault"}})";
+  EXPECT_THAT(BuildErrorJson(WithRoute(Forward(kPrefix) + ", " + cors_wrong_type)),
+              HasSubstr("want envoy.extensions.filters.http.cors.v3.CorsPolicy"));
 }
 
 TEST(BuildErrorTest, Faults) {

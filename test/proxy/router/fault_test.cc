@@ -124,7 +124,7 @@ TEST(FaultTest, MostSpecificLevelDecides) {
 
 TEST(FaultTest, OptionalConfigOfAnotherFilterIsIgnored) {
   auto t = BuildJson(OneHost(R"([{"match": {"prefix": "/"}, "route": {"cluster": "c"},
-      "typedPerFilterConfig": {"envoy.filters.http.cors": {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
+      "typedPerFilterConfig": {"envoy.filters.http.ext_authz": {"@type": "type.googleapis.com/envoy.config.route.v3.FilterConfig",
                                                             "isOptional": true,
                                                             "config": )" + Abort(500, "") + "}}}]"));
   EXPECT_TRUE(t);

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "cmesh/router/cors.h"
 #include "cmesh/router/header_op.h"
 #include "cmesh/router/route_policy.h"
 
@@ -44,6 +45,9 @@ struct Decision {
   // kRedirect / kDirectResponse.
   std::string location;
   std::string_view body;
+
+  // The route's CORS policy (null: none); the connection manager applies it.
+  const CorsPolicy* cors = nullptr;
 
   // Fault injection (envoy.filters.http.fault), already drawn for this request.
   bool delay = false;
