@@ -64,6 +64,44 @@ void ApplyOps(std::span<const router::HeaderOp> ops, std::vector<http1::OwnedHea
   for (auto& h : converted) headers.push_back({std::move(h.name), std::move(h.value)});
 }
 
+// The first value of query parameter `name` in `path` (not decoded: hashing needs no more).
+std::optional<std::string> QueryParameter(std::string_view path, std::string_view name) {
+  const std::size_t q = path.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view query = path.substr(q + 1);
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const std::size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+// The value of cookie `name` in the Cookie headers (quotes around the value removed).
+std::optional<std::string> Cookie(const std::vector<http1::OwnedHeader>& headers, std::string_view name) {
+  for (const auto& h : headers) {
+    if (!http1::EqualsIgnoreCase(h.name, "cookie")) continue;
+    std::string_view rest = h.value;
+    while (!rest.empty()) {
+      const std::size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      const std::size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) {
+        std::string_view value = pair.substr(eq + 1);
+        if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+        return std::string(value);
+      }
+      if (semi == std::string_view::npos) break;
+      rest.remove_prefix(semi + 1);
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 DownstreamConnection::DownstreamConnection(Worker& worker, int fd, event::Endpoint peer,
@@ -318,17 +356,63 @@ bool DownstreamConnection::ApplyCors() {
     }
     return false;
   }
-  cors_headers_.push_back({"access-control-allow-origin", *origin});
-  if (cors->allow_credentials.value_or(false)) cors_headers_.push_back({"access-control-allow-credentials", "true"});
+  extra_response_headers_.push_back({"access-control-allow-origin", *origin});
+  if (cors->allow_credentials.value_or(false)) extra_response_headers_.push_back({"access-control-allow-credentials", "true"});
   if (preflight) {
-    if (!cors->allow_methods.empty()) cors_headers_.push_back({"access-control-allow-methods", cors->allow_methods});
-    if (!cors->allow_headers.empty()) cors_headers_.push_back({"access-control-allow-headers", cors->allow_headers});
-    if (!cors->max_age.empty()) cors_headers_.push_back({"access-control-max-age", cors->max_age});
+    if (!cors->allow_methods.empty()) extra_response_headers_.push_back({"access-control-allow-methods", cors->allow_methods});
+    if (!cors->allow_headers.empty()) extra_response_headers_.push_back({"access-control-allow-headers", cors->allow_headers});
+    if (!cors->max_age.empty()) extra_response_headers_.push_back({"access-control-max-age", cors->max_age});
     LocalReply(200, "-", "");
     return true;
   }
-  if (!cors->expose_headers.empty()) cors_headers_.push_back({"access-control-expose-headers", cors->expose_headers});
+  if (!cors->expose_headers.empty()) extra_response_headers_.push_back({"access-control-expose-headers", cors->expose_headers});
   return false;
+}
+
+// The request's key for a consistent-hash cluster, as Envoy combines the route's hash policies.
+std::optional<std::uint64_t> DownstreamConnection::ComputeHash() {
+  std::optional<std::uint64_t> hash;
+  for (const router::HashPolicy& policy : decision_.hash_policies) {
+    std::optional<std::string> key;
+    switch (policy.kind) {
+      case router::HashPolicy::Kind::kHeader: {
+        std::string joined;
+        for (const auto& h : request_->headers) {
+          if (!http1::EqualsIgnoreCase(h.name, policy.name)) continue;
+          if (!joined.empty()) joined += ',';
+          joined += h.value;
+        }
+        if (!joined.empty()) key = std::move(joined);
+        break;
+      }
+      case router::HashPolicy::Kind::kSourceIp:
+        key = peer_.address;
+        break;
+      case router::HashPolicy::Kind::kQueryParameter:
+        key = QueryParameter(request_->path, policy.name);
+        break;
+      case router::HashPolicy::Kind::kCookie:
+        key = Cookie(request_->headers, policy.name);
+        if (!key && policy.cookie_ttl) {
+          // Envoy's generated cookie: a value derived from the client's address, hashed like a
+          // cookie the client sends, and set on the answer so the next request carries it.
+          char value[17];
+          std::snprintf(value, sizeof value, "%016llx",
+                        static_cast<unsigned long long>(upstream::HashKey(peer_.ToString())));
+          key = value;
+          std::string cookie = policy.name + "=\"" + *key + "\"; Max-Age=" + std::to_string(policy.cookie_ttl->count());
+          if (!policy.cookie_path.empty()) cookie += "; Path=" + policy.cookie_path;
+          extra_response_headers_.push_back({"set-cookie", cookie + "; HttpOnly"});
+        }
+        break;
+    }
+    if (key) {
+      const std::uint64_t value = upstream::HashKey(*key);
+      hash = hash ? (((*hash << 1) | (*hash >> 63)) ^ value) : value;
+    }
+    if (policy.terminal && hash) break;
+  }
+  return hash;
 }
 
 void DownstreamConnection::AfterDelay() {
@@ -350,9 +434,18 @@ void DownstreamConnection::Forward() {
   }
   if (cluster_->hosts.empty()) return LocalReply(503, "UH", "no healthy upstream");
   cluster_state_ = worker_.StateFor(cluster_);
+  if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) request_hash_ = ComputeHash();
   if (request_->expect_continue && !request_->body_done) out_ += "HTTP/1.1 100 Continue\r\n\r\n";
-  if (decision_.timeout.count() > 0) {
-    route_timer_ = worker_.loop().RunAfter(decision_.timeout, [this] {
+  // max_stream_duration bounds the whole exchange; it caps the route timeout (both count from
+  // here, where Envoy starts the route timeout at the end of the request: for the small
+  // requests of a mesh the same).
+  std::chrono::milliseconds timeout = decision_.timeout;
+  if (decision_.max_stream_duration.count() > 0 &&
+      (timeout.count() == 0 || decision_.max_stream_duration < timeout)) {
+    timeout = decision_.max_stream_duration;
+  }
+  if (timeout.count() > 0) {
+    route_timer_ = worker_.loop().RunAfter(timeout, [this] {
       route_timer_ = 0;
       OnTimeout(false);
     });
@@ -363,7 +456,8 @@ void DownstreamConnection::Forward() {
 
 void DownstreamConnection::StartAttempt() {
   ++attempts_;
-  auto pick = cluster_state_->balancer.Pick(*cluster_, worker_.upstream_random());
+  auto pick = cluster_state_->balancer.Pick(*cluster_, worker_.upstream_random(),
+                                            request_hash_ ? &*request_hash_ : nullptr);
   if (!pick) return LocalReply(503, "UH", "no healthy upstream");
   host_index_ = *pick;
   pool_ = cluster_state_->pools[host_index_].get();
@@ -528,7 +622,7 @@ void DownstreamConnection::StartResponse(const http1::ResponseHead& head, std::s
     headers.push_back({std::string(h.name), std::string(h.value)});
   }
   ApplyOps(decision_.response_header_ops, headers);
-  headers.insert(headers.end(), cors_headers_.begin(), cors_headers_.end());
+  headers.insert(headers.end(), extra_response_headers_.begin(), extra_response_headers_.end());
   if (decision_.include_attempt_count_in_response) {
     headers.push_back({"x-envoy-attempt-count", std::to_string(attempts_)});
   }
@@ -715,7 +809,7 @@ void DownstreamConnection::LocalReply(int status, std::string_view flags, std::s
   if (flags != "-") headers.push_back({kFlagsHeader, std::string(flags)});
   if (request_ && !request_->request_id.empty()) headers.push_back({"x-request-id", request_->request_id});
   if (decision_.kind != router::Decision::Kind::kNoRoute) ApplyOps(decision_.response_header_ops, headers);
-  headers.insert(headers.end(), cors_headers_.begin(), cors_headers_.end());
+  headers.insert(headers.end(), extra_response_headers_.begin(), extra_response_headers_.end());
   // Unread request body bytes would be read as the next request: close instead.
   const bool keep_alive = request_ && request_->keep_alive && request_->body_done;
   if (request_ && !keep_alive) request_->keep_alive = false;
@@ -757,7 +851,8 @@ void DownstreamConnection::EndExchange() {
   cluster_.reset();
   cluster_state_.reset();
   route_name_ = {};
-  cors_headers_.clear();
+  extra_response_headers_.clear();
+  request_hash_.reset();
   upstream_host_.clear();
   early_body_.clear();
   up_out_.clear();

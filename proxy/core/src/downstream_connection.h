@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,7 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
   // Routing and local answers.
   void Route();
   bool ApplyCors();
+  std::optional<std::uint64_t> ComputeHash();
   void AfterDelay();
   void Forward();
   void LocalReply(int status, std::string_view flags, std::string_view body,
@@ -124,7 +126,9 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
   ConfigSnapshotPtr config_;  // the snapshot this exchange routes with (keeps decision_ valid)
   router::Decision decision_;
   std::string_view route_name_;
-  std::vector<http1::OwnedHeader> cors_headers_;  // added to this exchange's answer
+  // Added to this exchange's answer (CORS, a generated hash cookie).
+  std::vector<http1::OwnedHeader> extra_response_headers_;
+  std::optional<std::uint64_t> request_hash_;  // for consistent-hash clusters
   std::shared_ptr<const upstream::ClusterInfo> cluster_;
   std::shared_ptr<Worker::ClusterState> cluster_state_;
   std::size_t host_index_ = 0;

@@ -13,6 +13,7 @@
 #include "cmesh/router/decision.h"
 #include "cmesh/router/header_op.h"
 #include "cmesh/router/route_policy.h"
+#include "cmesh/router/hash_policy.h"
 #include "fault_policy.h"
 #include "request_matchers.h"
 #include "virtual_host_index.h"
@@ -62,6 +63,7 @@ struct CompiledRoute {
   std::optional<std::chrono::milliseconds> idle_timeout;
   std::chrono::milliseconds max_stream_duration{0};
   std::shared_ptr<const RetryPolicy> retry;  // the route's, else the virtual host's
+  std::vector<HashPolicy> hash_policies;
   std::uint32_t cluster_not_found_status = 503;
   std::vector<MirrorPolicy> mirrors;
 

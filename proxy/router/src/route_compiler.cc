@@ -162,11 +162,56 @@ bool CompileTarget(const std::string& cluster, std::uint32_t weight, const std::
   return true;
 }
 
+// Istio's consistentHash becomes one of these; each is checked for what the proxy can compute.
+bool CompileHashPolicies(const RouteAction& a, const std::string& at, std::vector<HashPolicy>* out,
+                         std::string* error) {
+  for (int i = 0; i < a.hash_policy_size(); ++i) {
+    const auto& hp = a.hash_policy(i);
+    const std::string hat = at + ".hash_policy[" + std::to_string(i) + "]";
+    if (!OnlyFields(hp, {"header", "cookie", "connection_properties", "query_parameter", "terminal"}, hat, error)) {
+      return false;
+    }
+    HashPolicy policy;
+    policy.terminal = hp.terminal();
+    if (hp.has_header()) {
+      if (!OnlyFields(hp.header(), {"header_name"}, hat + ".header", error)) return false;
+      policy.kind = HashPolicy::Kind::kHeader;
+      policy.name = ToLower(hp.header().header_name());
+    } else if (hp.has_cookie()) {
+      if (!OnlyFields(hp.cookie(), {"name", "ttl", "path"}, hat + ".cookie", error)) return false;
+      policy.kind = HashPolicy::Kind::kCookie;
+      policy.name = hp.cookie().name();
+      policy.cookie_path = hp.cookie().path();
+      if (hp.cookie().has_ttl()) {
+        policy.cookie_ttl = std::chrono::seconds(hp.cookie().ttl().seconds());
+      }
+    } else if (hp.has_connection_properties()) {
+      if (!hp.connection_properties().source_ip()) {
+        *error = hat + ".connection_properties: only source_ip is a hash key";
+        return false;
+      }
+      policy.kind = HashPolicy::Kind::kSourceIp;
+    } else if (hp.has_query_parameter()) {
+      policy.kind = HashPolicy::Kind::kQueryParameter;
+      policy.name = hp.query_parameter().name();
+    } else {
+      *error = hat + ": no hash key (header, cookie, connection_properties or query_parameter)";
+      return false;
+    }
+    if (policy.kind != HashPolicy::Kind::kSourceIp && policy.name.empty()) {
+      *error = hat + ": empty name";
+      return false;
+    }
+    out->push_back(std::move(policy));
+  }
+  return true;
+}
+
 bool CompileRouteAction(const RouteAction& a, const std::vector<HeaderOp>& route_req,
                         const std::vector<HeaderOp>& route_resp, const OuterLevels& outer,
                         const FaultLevel& route_fault, const std::string& at, CompiledRoute* out,
                         std::string* error) {
-  // hash_policy only feeds ring-hash and Maglev load balancers, which the cluster layer refuses;
+  // hash_policy feeds the ring-hash (and Maglev) clusters' endpoint choice;
   // include_vh_rate_limits has no effect without rate limits (refused).
   if (!OnlyFields(a,
                   {"cluster", "weighted_clusters", "prefix_rewrite", "regex_rewrite",
@@ -288,6 +333,7 @@ bool CompileRouteAction(const RouteAction& a, const std::vector<HeaderOp>& route
   } else {
     out->retry = outer.vhost_retry;
   }
+  if (!CompileHashPolicies(a, at, &out->hash_policies, error)) return false;
   switch (a.cluster_not_found_response_code()) {
     case RouteAction::SERVICE_UNAVAILABLE:
       out->cluster_not_found_status = 503;

@@ -178,6 +178,7 @@ Decision RouteTable::Decide(const RequestView& request, Random& random) const {
         d.idle_timeout = route.idle_timeout;
         d.max_stream_duration = route.max_stream_duration;
         d.retry = route.retry.get();
+        d.hash_policies = route.hash_policies;
         d.mirrors = route.mirrors;
         d.include_request_attempt_count = vh.include_request_attempt_count;
         d.include_attempt_count_in_response = vh.include_attempt_count_in_response;

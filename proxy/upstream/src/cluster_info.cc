@@ -89,9 +89,24 @@ struct Builder {
           }
         }
         return true;
+      case Cluster::RING_HASH:
+      case Cluster::MAGLEV:
+        // Both are consistent hashing: a request's hash key keeps choosing the same endpoint
+        // while the endpoints stay. Maglev's table is served by the ring (same guarantee).
+        info.lb_policy = LbPolicy::kRingHash;
+        if (cluster.has_ring_hash_lb_config()) {
+          const auto& rh = cluster.ring_hash_lb_config();
+          if (rh.has_minimum_ring_size()) ring_min = rh.minimum_ring_size().value();
+          if (rh.has_maximum_ring_size()) ring_max = rh.maximum_ring_size().value();
+          if (ring_min > ring_max) return Fail("ring_hash_lb_config: minimum_ring_size above maximum_ring_size");
+        }
+        if (cluster.has_maglev_lb_config() && cluster.maglev_lb_config().has_table_size()) {
+          ring_min = std::max<std::uint64_t>(ring_min, cluster.maglev_lb_config().table_size().value());
+        }
+        return true;
       default:
         return Fail("lb_policy " + (policy.empty() ? std::to_string(cluster.lb_policy()) : policy) +
-                    " is not supported (ROUND_ROBIN, LEAST_REQUEST and RANDOM are)");
+                    " is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH and MAGLEV are)");
     }
   }
 
@@ -186,11 +201,42 @@ struct Builder {
       std::uint64_t sum = 0;
       for (const Host& host : info.hosts) info.cumulative_weights.push_back(sum += host.weight);
     }
+    if (info.lb_policy == LbPolicy::kRingHash) BuildRing();
     return true;
   }
+
+  // Envoy's sizing: at least ring_min points (1024 by default), at most ring_max (8M), each host
+  // weight/total of them, at least one each.
+  void BuildRing() {
+    if (info.hosts.empty()) return;
+    const std::uint64_t target = std::clamp<std::uint64_t>(std::max<std::uint64_t>(ring_min, info.hosts.size()),
+                                                           info.hosts.size(), ring_max);
+    for (std::uint32_t h = 0; h < info.hosts.size(); ++h) {
+      const std::uint64_t points =
+          std::max<std::uint64_t>(1, target * info.hosts[h].weight / std::max<std::uint64_t>(1, info.total_weight));
+      const std::string base = info.hosts[h].address.ToString() + "_";
+      for (std::uint64_t i = 0; i < points; ++i) info.ring.push_back({HashKey(base + std::to_string(i)), h});
+    }
+    std::sort(info.ring.begin(), info.ring.end(),
+              [](const ClusterInfo::RingPoint& a, const ClusterInfo::RingPoint& b) { return a.hash < b.hash; });
+  }
+
+  std::uint64_t ring_min = 1024;
+  std::uint64_t ring_max = 8 * 1024 * 1024;
 };
 
 }  // namespace
+
+std::uint64_t HashKey(std::string_view key) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : key) h = (h ^ c) * 1099511628211ull;
+  // splitmix64's finaliser spreads FNV's weak low bits over the whole word.
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
 
 std::shared_ptr<const ClusterInfo> BuildCluster(const Cluster& cluster, const ClusterLoadAssignment* cla,
                                                 std::string* error) {

@@ -15,9 +15,16 @@ std::size_t WeightedRandom(const ClusterInfo& cluster, Random& random) {
 LoadBalancer::LoadBalancer(const ClusterInfo& cluster)
     : active_(cluster.hosts.size(), 0), current_(cluster.equal_weights ? 0 : cluster.hosts.size(), 0) {}
 
-std::optional<std::size_t> LoadBalancer::Pick(const ClusterInfo& cluster, Random& random) {
+std::optional<std::size_t> LoadBalancer::Pick(const ClusterInfo& cluster, Random& random, const std::uint64_t* hash) {
   const std::size_t n = cluster.hosts.size();
   if (n == 0) return std::nullopt;
+  if (cluster.lb_policy == LbPolicy::kRingHash) {
+    if (hash == nullptr || cluster.ring.empty()) return WeightedRandom(cluster, random);
+    auto it = std::lower_bound(cluster.ring.begin(), cluster.ring.end(), *hash,
+                               [](const ClusterInfo::RingPoint& p, std::uint64_t h) { return p.hash < h; });
+    if (it == cluster.ring.end()) it = cluster.ring.begin();
+    return it->host;
+  }
   // Not the cluster this balancer was built for (the owner has not rebuilt it yet): a stateless
   // pick, leaving the state alone since pools hold pointers into active_.
   if (active_.size() != n || current_.size() != (cluster.equal_weights ? 0 : n)) return WeightedRandom(cluster, random);
@@ -26,7 +33,8 @@ std::optional<std::size_t> LoadBalancer::Pick(const ClusterInfo& cluster, Random
     case LbPolicy::kLeastRequest: return LeastRequest(cluster, random);
     case LbPolicy::kRandom: return WeightedRandom(cluster, random);
     case LbPolicy::kRoundRobin:
-    case LbPolicy::kClusterProvided: break;
+    case LbPolicy::kClusterProvided:
+    case LbPolicy::kRingHash: break;
   }
   if (!cursor_seeded_) {
     // The first pick decides where this worker starts (not in the constructor, which has no

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <regex>
 #include <sstream>
 #include <thread>
@@ -213,20 +214,17 @@ TEST_F(MeshTest, LiveChangesAndAPilotRestartDropNoRequest) {
 
 TEST_F(MeshTest, AResourceTheProxyCannotHonourIsNackedAndThePreviousConfigServes) {
   EXPECT_EQ(Sample(10)["reviews-v1"], 10);
-  // Consistent hashing makes a RING_HASH cluster, which cmesh-proxy's balancers do not have yet:
-  // the clusters are refused (NACK), and what the proxy had keeps serving.
-  std::ofstream(dir_.Path("destination-rules.yaml")) << R"(apiVersion: networking.istio.io/v1
-kind: DestinationRule
+  // Mirroring is compiled by the router but not done by the connection manager yet: the route
+  // configuration is refused (NACK), and what the proxy had keeps serving.
+  std::ofstream(dir_.Path("virtual-service-reviews.yaml")) << R"(apiVersion: networking.istio.io/v1
+kind: VirtualService
 metadata: {name: reviews, namespace: default}
 spec:
-  host: reviews
-  trafficPolicy:
-    loadBalancer:
-      consistentHash: {httpHeaderName: end-user}
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-  - {name: v3, labels: {version: v3}}
+  hosts: [reviews]
+  http:
+  - route:
+    - destination: {host: reviews, subset: v3}
+    mirror: {host: reviews, subset: v2}
 )";
   nlohmann::json entry;
   auto deadline = std::chrono::steady_clock::now() + kDeadline;
@@ -239,11 +237,11 @@ spec:
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   ASSERT_FALSE(entry.is_null()) << proxy_->Log();
-  EXPECT_EQ(entry["last_nack"]["type"], "CDS");
-  EXPECT_THAT(entry["last_nack"]["message"].get<std::string>(), HasSubstr("RING_HASH"));
+  EXPECT_EQ(entry["last_nack"]["type"], "RDS");
+  EXPECT_THAT(entry["last_nack"]["message"].get<std::string>(), HasSubstr("mirroring is not implemented"));
   EXPECT_EQ(Sample(10)["reviews-v1"], 10);  // still the previous routes
   auto stats = HttpGet(stats_, "/stats/prometheus");
-  EXPECT_THAT(stats.body, HasSubstr("cmesh_proxy_xds_nacks_total{type=\"CDS\"} 1"));
+  EXPECT_THAT(stats.body, HasSubstr("cmesh_proxy_xds_nacks_total{type=\"RDS\"} 1"));
 }
 
 // A VirtualService's corsPolicy, through cmesh-pilot's compiler into the proxy's router.
@@ -277,6 +275,40 @@ spec:
   EXPECT_THAT(preflight, HasSubstr("access-control-max-age: 3600\r\n"));
   EXPECT_EQ(Backend(preflight), "");
   EXPECT_EQ(Backend(Get(outbound_, "reviews:9080", "/reviews/1")), "reviews-v2");
+}
+
+// A DestinationRule's consistentHash on a header: each user stays on one endpoint of the
+// (subset-less) reviews cluster, and the users spread over the three.
+TEST_F(MeshTest, ConsistentHashKeepsEachUserOnOneEndpoint) {
+  fs::remove(dir_.Path("virtual-service-reviews.yaml"));  // the default route: all three versions
+  std::ofstream(dir_.Path("destination-rules.yaml")) << R"(apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: reviews, namespace: default}
+spec:
+  host: reviews
+  trafficPolicy:
+    loadBalancer:
+      consistentHash: {httpHeaderName: end-user}
+)";
+  // Wait until the default route serves more than one version (the VirtualService is gone).
+  auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::set<std::string> seen;
+    for (int user = 0; user < 20; ++user) seen.insert(Backend(Get(outbound_, "reviews:9080", "/", "u" + std::to_string(user))));
+    if (seen.size() > 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::map<std::string, std::set<std::string>> backends_of_user;
+  std::set<std::string> all;
+  for (int user = 0; user < 12; ++user) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string b = Backend(Get(outbound_, "reviews:9080", "/r", "user-" + std::to_string(user)));
+      backends_of_user["user-" + std::to_string(user)].insert(b);
+      all.insert(b);
+    }
+  }
+  for (const auto& [user, backends] : backends_of_user) EXPECT_EQ(backends.size(), 1u) << user;
+  EXPECT_GT(all.size(), 1u);
 }
 
 TEST_F(MeshTest, AdminHealthAndPrometheusMetrics) {

@@ -269,5 +269,29 @@ TEST(ClusterActionTest, NotFoundCodeAttemptCountAndMirrors) {
   }
 }
 
+// Istio's consistentHash, as the compiler writes it: one hash policy per route.
+TEST(RouteActionTest, HashPoliciesReachTheDecision) {
+  auto t = BuildJson(OneHost(R"([{"match": {"prefix": "/"}, "route": {"cluster": "c", "hashPolicy": [
+      {"header": {"headerName": "End-User"}},
+      {"cookie": {"name": "session", "ttl": "3600s", "path": "/"}, "terminal": true},
+      {"connectionProperties": {"sourceIp": true}},
+      {"queryParameter": {"name": "user"}}]}}])"));
+  ASSERT_TRUE(t);
+  Random random(1);
+  Request r = Get("/");
+  const Decision d = t->Decide(r.View(), random);
+  ASSERT_EQ(d.hash_policies.size(), 4u);
+  EXPECT_EQ(d.hash_policies[0].kind, HashPolicy::Kind::kHeader);
+  EXPECT_EQ(d.hash_policies[0].name, "end-user");  // header names compare in lower case
+  EXPECT_EQ(d.hash_policies[1].kind, HashPolicy::Kind::kCookie);
+  EXPECT_EQ(d.hash_policies[1].cookie_ttl, std::chrono::seconds(3600));
+  EXPECT_EQ(d.hash_policies[1].cookie_path, "/");
+  EXPECT_TRUE(d.hash_policies[1].terminal);
+  EXPECT_EQ(d.hash_policies[2].kind, HashPolicy::Kind::kSourceIp);
+  EXPECT_EQ(d.hash_policies[3].kind, HashPolicy::Kind::kQueryParameter);
+  EXPECT_NE(BuildErrorJson(OneHost(R"([{"match": {"prefix": "/"}, "route": {"cluster": "c", "hashPolicy": [
+      {"filterState": {"key": "k"}}]}}])")).find("hash_policy[0]"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cmesh::router::testing

@@ -2,6 +2,8 @@
 
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -201,8 +203,33 @@ TEST(ClusterInfoTest, LeastRequestChoiceCount) {
   EXPECT_THAT(error, HasSubstr("choice_count must be at least 2"));
 }
 
+TEST(ClusterInfoTest, RingHashAndMaglevBuildARingWithPointsByWeight) {
+  const auto cla = ParseCla(R"pb(
+    endpoints {
+      lb_endpoints { endpoint { address { socket_address { address: "10.0.0.1" port_value: 80 } } } load_balancing_weight { value: 3 } }
+      lb_endpoints { endpoint { address { socket_address { address: "10.0.0.2" port_value: 80 } } } load_balancing_weight { value: 1 } }
+    })pb");
+  std::string error;
+  auto ring = BuildCluster(ParseCluster(R"pb(name: "c" type: EDS lb_policy: RING_HASH
+      ring_hash_lb_config { minimum_ring_size { value: 400 } })pb"), &cla, &error);
+  ASSERT_NE(ring, nullptr) << error;
+  EXPECT_EQ(ring->lb_policy, LbPolicy::kRingHash);
+  // 400 points, three quarters for the weight-3 endpoint.
+  ASSERT_EQ(ring->ring.size(), 400u);
+  EXPECT_EQ(std::count_if(ring->ring.begin(), ring->ring.end(), [](const auto& p) { return p.host == 0; }), 300);
+  EXPECT_TRUE(std::is_sorted(ring->ring.begin(), ring->ring.end(),
+                             [](const auto& a, const auto& b) { return a.hash < b.hash; }));
+  auto maglev = BuildCluster(ParseCluster(R"pb(name: "c" type: EDS lb_policy: MAGLEV)pb"), &cla, &error);
+  ASSERT_NE(maglev, nullptr) << error;
+  EXPECT_EQ(maglev->lb_policy, LbPolicy::kRingHash);
+  EXPECT_EQ(maglev->ring.size(), 1024u);  // Envoy's default minimum ring size
+  EXPECT_THAT(BuildError(ParseCluster(R"pb(name: "c" type: EDS lb_policy: RING_HASH
+      ring_hash_lb_config { minimum_ring_size { value: 10 } maximum_ring_size { value: 5 } })pb")),
+              HasSubstr("minimum_ring_size above maximum_ring_size"));
+}
+
 TEST(ClusterInfoTest, UnsupportedPoliciesAreErrorsNamingClusterAndPolicy) {
-  for (const char* policy : {"RING_HASH", "MAGLEV", "LOAD_BALANCING_POLICY_CONFIG"}) {
+  for (const char* policy : {"LOAD_BALANCING_POLICY_CONFIG"}) {
     const std::string error =
         BuildError(ParseCluster(std::string(R"pb(name: "outbound|80||a.b" type: EDS lb_policy: )pb") + policy));
     EXPECT_THAT(error, HasSubstr("cluster \"outbound|80||a.b\""));

@@ -37,6 +37,38 @@ std::vector<int> Counts(LoadBalancer& lb, const ClusterInfo& c, Random& random, 
   return counts;
 }
 
+TEST(LoadBalancerTest, RingHashKeepsAKeyOnOneEndpointAndSpreadsKeys) {
+  envoy::config::cluster::v3::Cluster proto;
+  proto.set_name("c");
+  proto.set_type(envoy::config::cluster::v3::Cluster::EDS);
+  proto.set_lb_policy(envoy::config::cluster::v3::Cluster::RING_HASH);
+  envoy::config::endpoint::v3::ClusterLoadAssignment cla;
+  auto* locality = cla.add_endpoints();
+  for (int i = 1; i <= 4; ++i) {
+    auto* a = locality->add_lb_endpoints()->mutable_endpoint()->mutable_address()->mutable_socket_address();
+    a->set_address("10.0.0." + std::to_string(i));
+    a->set_port_value(80);
+  }
+  std::string error;
+  auto cluster = BuildCluster(proto, &cla, &error);
+  ASSERT_NE(cluster, nullptr) << error;
+  LoadBalancer lb(*cluster);
+  Random random(7);
+  std::map<std::size_t, int> users_per_host;
+  for (int user = 0; user < 200; ++user) {
+    const std::uint64_t key = HashKey("user-" + std::to_string(user));
+    const auto first = lb.Pick(*cluster, random, &key);
+    ASSERT_TRUE(first);
+    for (int again = 0; again < 5; ++again) EXPECT_EQ(lb.Pick(*cluster, random, &key), first);  // sticky
+    ++users_per_host[*first];
+  }
+  // 200 keys over 4 equal endpoints: each gets some, none gets nearly all.
+  ASSERT_EQ(users_per_host.size(), 4u);
+  for (const auto& [host, users] : users_per_host) EXPECT_LT(users, 120) << host;
+  // A request without a hash key still gets an endpoint.
+  EXPECT_TRUE(lb.Pick(*cluster, random, nullptr));
+}
+
 TEST(LoadBalancerTest, EmptyClusterHasNoEndpoint) {
   Random random(1);
   for (LbPolicy policy : {LbPolicy::kRoundRobin, LbPolicy::kLeastRequest, LbPolicy::kRandom}) {

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "cmesh/router/cors.h"
+#include "cmesh/router/hash_policy.h"
 #include "cmesh/router/header_op.h"
 #include "cmesh/router/route_policy.h"
 
@@ -38,6 +39,7 @@ struct Decision {
   std::optional<std::chrono::milliseconds> idle_timeout;
   std::chrono::milliseconds max_stream_duration{0};  // 0: none
   const RetryPolicy* retry = nullptr;                // nullptr: no retries
+  std::span<const HashPolicy> hash_policies;         // for RING_HASH/MAGLEV clusters
   std::span<const MirrorPolicy> mirrors;  // each mirrored when its fraction samples true
   bool include_request_attempt_count = false;    // x-envoy-attempt-count upstream
   bool include_attempt_count_in_response = false;

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "cmesh/event/socket.h"
@@ -33,7 +34,13 @@ enum class LbPolicy {
   kLeastRequest,     // power of N choices (N = choice_count, 2 by default)
   kRandom,
   kClusterProvided,  // ORIGINAL_DST only: the destination is the pick
+  kRingHash,         // RING_HASH, and MAGLEV (served by the same consistent-hash ring)
 };
+
+// 64-bit hash of the ring's points and of the requests' hash keys (FNV-1a with a final mix).
+// cmesh's own, not Envoy's xxHash: every cmesh-proxy hashes the same way, which is what
+// consistent hashing across the mesh needs.
+std::uint64_t HashKey(std::string_view key);
 
 // One endpoint a request can go to (unhealthy and draining ones are left out at build time).
 struct Host {
@@ -61,6 +68,14 @@ struct ClusterInfo {
   bool equal_weights = true;
   std::uint64_t total_weight = 0;
   std::vector<std::uint64_t> cumulative_weights;  // empty when equal_weights
+
+  // kRingHash: points sorted by hash, each naming a host index; a request's hash picks the first
+  // point at or after it (wrapping). Each host gets points in proportion to its weight.
+  struct RingPoint {
+    std::uint64_t hash;
+    std::uint32_t host;
+  };
+  std::vector<RingPoint> ring;
 
   bool empty() const { return hosts.empty(); }
 };

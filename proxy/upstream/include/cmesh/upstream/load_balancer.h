@@ -9,6 +9,8 @@
 // - LEAST_REQUEST: power of N choices (N = choice_count, 2 by default): N weighted random
 //   endpoints, the one with the fewest active requests wins (the first drawn on a tie).
 // - RANDOM: weighted random.
+// - RING_HASH (and MAGLEV): the ring's first point at or after the request's hash; a request
+//   without a hash key goes to a weighted random endpoint, as in Envoy.
 #pragma once
 
 #include <cstddef>
@@ -30,7 +32,8 @@ class LoadBalancer {
   // The endpoint for the next request, or nullopt when the cluster has none (the caller
   // answers 503 with the "no healthy upstream" flag). ORIGINAL_DST clusters have no hosts: the
   // caller connects to the original destination instead of asking.
-  std::optional<std::size_t> Pick(const ClusterInfo& cluster, Random& random);
+  // `hash` (RING_HASH clusters only): the request's hash key; without one, a random endpoint.
+  std::optional<std::size_t> Pick(const ClusterInfo& cluster, Random& random, const std::uint64_t* hash = nullptr);
 
   // Active requests per endpoint, kept by the connection pools (see ConnectionPool's load
   // slot): the slot stays valid for the balancer's lifetime.
