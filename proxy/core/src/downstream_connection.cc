@@ -459,6 +459,18 @@ void DownstreamConnection::StartAttempt() {
   auto pick = cluster_state_->balancer.Pick(*cluster_, worker_.upstream_random(),
                                             request_hash_ ? &*request_hash_ : nullptr);
   if (!pick) return LocalReply(503, "UH", "no healthy upstream");
+  // Istio's retry policy asks for another endpoint than the ones tried (previous_hosts).
+  const router::RetryPolicy* retry = decision_.retry;
+  if (retry && retry->previous_hosts && !tried_hosts_.empty()) {
+    // Envoy: up to host_selection_retry_max_attempts more picks (1 when unset), then the last.
+    for (std::uint32_t i = 0; i < retry->host_selection_max_attempts &&
+                              std::find(tried_hosts_.begin(), tried_hosts_.end(), *pick) != tried_hosts_.end();
+         ++i) {
+      pick = cluster_state_->balancer.Pick(*cluster_, worker_.upstream_random(), nullptr);
+      if (!pick) return LocalReply(503, "UH", "no healthy upstream");
+    }
+  }
+  tried_hosts_.push_back(*pick);
   host_index_ = *pick;
   pool_ = cluster_state_->pools[host_index_].get();
   upstream_host_ = pool_->endpoint().ToString();
@@ -853,6 +865,7 @@ void DownstreamConnection::EndExchange() {
   route_name_ = {};
   extra_response_headers_.clear();
   request_hash_.reset();
+  tried_hosts_.clear();
   upstream_host_.clear();
   early_body_.clear();
   up_out_.clear();

@@ -129,6 +129,7 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
   // Added to this exchange's answer (CORS, a generated hash cookie).
   std::vector<http1::OwnedHeader> extra_response_headers_;
   std::optional<std::uint64_t> request_hash_;  // for consistent-hash clusters
+  std::vector<std::size_t> tried_hosts_;        // host indexes of this request's attempts
   std::shared_ptr<const upstream::ClusterInfo> cluster_;
   std::shared_ptr<Worker::ClusterState> cluster_state_;
   std::size_t host_index_ = 0;

@@ -18,6 +18,7 @@
 
 #include "cmesh/proxy_core/config_snapshot.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb.h"
 #include "cmesh/proxy_core/worker.h"
 #include "loopback_client.h"
 #include "pilot_process.h"
@@ -35,6 +36,7 @@ std::shared_ptr<const T> FromJson(const std::string& json) {
   // Links the Router filter's message (a call into its .pb.cc), so the JSON parser knows the
   // type URL of its Any.
   EXPECT_NE(envoy::extensions::filters::http::router::v3::Router::descriptor(), nullptr);
+  EXPECT_NE(envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate::descriptor(), nullptr);
   auto message = std::make_shared<T>();
   auto status = google::protobuf::util::JsonStringToMessage(json, message.get());
   EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
@@ -176,6 +178,13 @@ class ProxyCoreTest : public ::testing::Test {
     const std::string dead = "outbound|9080|dead|reviews.default.svc.cluster.local";
     state->clusters[dead] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(dead));
     state->endpoints[dead] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(dead, {{"127.0.0.1", 1}}));
+    // Half dead: one endpoint refuses, the other is v1.
+    const std::string half = "outbound|9080|half|reviews.default.svc.cluster.local";
+    // RANDOM, so that a retry without previous_hosts would often pick the dead one again.
+    state->clusters[half] = FromJson<envoy::config::cluster::v3::Cluster>(
+        R"({"name":")" + half + R"(","type":"EDS","edsClusterConfig":{"edsConfig":{"ads":{}}},"connectTimeout":"1s","lbPolicy":"RANDOM"})");
+    state->endpoints[half] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(
+        Assignment(half, {{"127.0.0.1", 1}, {"127.0.0.11", ports_["v1"]}}));
     const std::string silent = "outbound|9080|silent|reviews.default.svc.cluster.local";
     state->clusters[silent] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(silent));
     state->endpoints[silent] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(silent, {{"127.0.0.1", silent_port_}}));
@@ -248,6 +257,11 @@ constexpr char kJasonToV2[] = R"({"name":"9080","virtualHosts":[{"name":"reviews
     {"name":"dead","match":{"prefix":"/dead"},
      "route":{"cluster":"outbound|9080|dead|reviews.default.svc.cluster.local","retryPolicy":{"retryOn":"connect-failure","numRetries":2}}},
     {"name":"big","match":{"prefix":"/big"},"route":{"cluster":"outbound|9080|big|reviews.default.svc.cluster.local"}},
+    {"name":"half","match":{"prefix":"/half"},
+     "route":{"cluster":"outbound|9080|half|reviews.default.svc.cluster.local","retryPolicy":{"retryOn":"connect-failure",
+       "numRetries":1,"retryHostPredicate":[{"name":"envoy.retry_host_predicates.previous_hosts",
+       "typedConfig":{"@type":"type.googleapis.com/envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate"}}],
+       "hostSelectionRetryMaxAttempts":"100"}}},
     {"name":"slow","match":{"prefix":"/slow"},"route":{"cluster":"outbound|9080|silent|reviews.default.svc.cluster.local","timeout":"0.3s"}},
     {"name":"split","match":{"prefix":"/"},"route":{"weightedClusters":{"clusters":[
       {"name":"outbound|9080|v1|reviews.default.svc.cluster.local","weight":80},
@@ -352,6 +366,20 @@ TEST_F(ProxyCoreTest, ConnectFailuresAreRetriedThenAnswered503Uf) {
   ASSERT_FALSE(records.empty());
   EXPECT_EQ(records.back().attempts, 3u);  // the first try and two retries
   EXPECT_EQ(records.back().flags, "UF");
+}
+
+// Istio's default retry policy: a retry avoids the endpoint that failed (previous_hosts), so
+// with one dead endpoint of two and one retry, every request succeeds: with 100 re-picks allowed,
+// a retry lands on the dead one again with probability 2^-101. (Without previous_hosts, a
+// random pick retries on the dead one a quarter of the time: 30 successes in a row then happen
+// with probability 0.75^30, about 2 in 10,000.)
+TEST_F(ProxyCoreTest, RetriesAvoidTheEndpointsAlreadyTried) {
+  Configure(kJasonToV2);
+  for (int i = 0; i < 30; ++i) {
+    const std::string response = Get("/half/" + std::to_string(i));
+    ASSERT_THAT(response, StartsWith("HTTP/1.1 200 OK")) << i;
+    EXPECT_EQ(BackendOf(response), "reviews-v1");
+  }
 }
 
 TEST_F(ProxyCoreTest, RouteTimeoutAnswers504Ut) {
