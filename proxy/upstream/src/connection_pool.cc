@@ -112,7 +112,8 @@ ConnectionPool::Acquired ConnectionPool::Acquire(PoolCallbacks& callbacks, bool 
     UpstreamConnection* c = idle_.back();
     idle_.pop_back();
     c->state_ = UpstreamConnection::State::kBusy;
-    if (options_.check_on_reuse && !IdleSocketUsable(c->fd_)) {
+    if (options_.check_on_reuse && event::Clock::now() - c->idle_since_ >= options_.check_on_reuse_after &&
+        !IdleSocketUsable(c->fd_)) {
       ++stats_.closed_by_upstream;
       Destroy(c);
       continue;
