@@ -1,18 +1,8 @@
-// A small per-worker pseudo-random generator (xoshiro256**, seeded through splitmix64). Each worker
-// owns one: no global state, no locks. Not for cryptography.
+// The worker's random source, shared with the load balancers (cmesh/event/random.h).
 #pragma once
 
-#include <cstdint>
+#include "cmesh/event/random.h"
 
 namespace cmesh::router {
-
-class Random {
- public:
-  explicit Random(std::uint64_t seed);
-  std::uint64_t Next();
-
- private:
-  std::uint64_t s_[4];
-};
-
+using Random = event::Random;
 }  // namespace cmesh::router
