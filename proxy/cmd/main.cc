@@ -115,7 +115,9 @@ int Run(const Flags& flags) {
   xds_options.labels = flags.labels;
   xds_options.instance_ips = flags.instance_ips;
   xds_options.proxy_version = kVersion;
-  xds_options.validator = std::make_shared<proxy_core::ProxyResourceValidator>();
+  // Route tables the validator compiles are the ones the snapshots use: compiled once.
+  auto route_tables = std::make_shared<proxy_core::RouteTableCache>();
+  xds_options.validator = std::make_shared<proxy_core::ProxyResourceValidator>(route_tables);
   xds_options.log = [](std::string_view line) { Log(LogLevel::kInfo, "xds: " + std::string(line)); };
   xds_client::XdsClient xds(xds_options, [&](xds_client::XdsStatePtr config) {
     std::vector<std::string> errors;
@@ -124,7 +126,7 @@ int Run(const Flags& flags) {
       std::lock_guard lock(state.mutex);
       previous = state.snapshot;
     }
-    auto snapshot = proxy_core::BuildSnapshot(config, previous.get(), &errors);
+    auto snapshot = proxy_core::BuildSnapshot(config, previous.get(), &errors, route_tables.get());
     for (const auto& error : errors) Log(LogLevel::kError, "config: " + error);
     for (auto& worker : workers) worker->SetConfig(snapshot);
     {

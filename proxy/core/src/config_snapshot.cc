@@ -40,7 +40,7 @@ const upstream::ClusterInfo* ConfigSnapshot::Cluster(std::string_view name) cons
 }
 
 ConfigSnapshotPtr BuildSnapshot(const xds_client::XdsStatePtr& state, const ConfigSnapshot* previous,
-                                std::vector<std::string>* errors) {
+                                std::vector<std::string>* errors, RouteTableCache* routes) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->source = state;
   snapshot->generation = state->generation;
@@ -55,7 +55,7 @@ ConfigSnapshotPtr BuildSnapshot(const xds_client::XdsStatePtr& state, const Conf
       }
     }
     std::string error;
-    if (auto table = router::RouteTable::Build(*config, &error)) {
+    if (auto table = routes ? routes->Get(*config, &error) : router::RouteTable::Build(*config, &error)) {
       snapshot->routes.emplace(name, std::move(table));
     } else {
       errors->push_back("RDS " + name + ": " + error);

@@ -4,6 +4,9 @@
 // streaming the request body up and the response back, each re-framed so neither side can be
 // confused about where a message ends. Retries, timeouts and fault delays are timers of the
 // worker's loop. Everything runs on the worker's thread; the object deletes itself when closed.
+// The class is defined in three files: downstream_connection.cc (lifecycle, reading requests,
+// local answers, writing), downstream_routing.cc (the route decision, CORS, hash keys, faults)
+// and downstream_upstream.cc (attempts, the upstream exchange, retries, timeouts).
 #pragma once
 
 #include <chrono>
@@ -26,6 +29,8 @@ namespace cmesh::proxy_core {
 
 class DownstreamConnection final : public event::IoWatcher, private upstream::PoolCallbacks {
  public:
+  static constexpr std::size_t kReadChunk = 16 * 1024;  // bytes read per recv, either side
+
   // Takes `fd`; `redirected` when the original destination is not the listener itself.
   DownstreamConnection(Worker& worker, int fd, event::Endpoint peer, event::Endpoint original_destination,
                        bool redirected);

@@ -16,7 +16,8 @@ std::string ProxyResourceValidator::ValidateCluster(const envoy::config::cluster
 std::string ProxyResourceValidator::ValidateRoute(const envoy::config::route::v3::RouteConfiguration& route) const {
   std::string error = DefaultResourceValidator::ValidateRoute(route);
   if (!error.empty()) return error;
-  if (!router::RouteTable::Build(route, &error)) return error;
+  const bool built = routes_ ? routes_->Get(route, &error) != nullptr : router::RouteTable::Build(route, &error) != nullptr;
+  if (!built) return error;
   // What the router compiles but the connection manager does not do yet: refused, so a user sees
   // a NACK instead of a route that silently behaves otherwise.
   for (const auto& vh : route.virtual_hosts()) {

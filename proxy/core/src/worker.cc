@@ -34,7 +34,7 @@ Worker::ClusterState::ClusterState(std::shared_ptr<const upstream::ClusterInfo> 
     : info(std::move(cluster)), balancer(*info) {}
 
 Worker::Worker(WorkerOptions options)
-    : options_(std::move(options)), random_(options_.seed), upstream_random_(options_.seed ^ 0x9e3779b97f4a7c15ull) {}
+    : options_(std::move(options)), random_(options_.seed) {}
 
 Worker::~Worker() { Stop(); }
 

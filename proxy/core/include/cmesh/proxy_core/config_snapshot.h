@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cmesh/proxy_core/route_table_cache.h"
 #include "cmesh/router/route_table.h"
 #include "cmesh/upstream/cluster_info.h"
 #include "cmesh/xds_client/xds_state.h"
@@ -40,7 +41,8 @@ using ConfigSnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
 // Resources that cannot be compiled are reported in *errors (as "RDS name: why") and left out;
 // the xDS client's validator refuses them first, so this only happens on the client's
 // deliberate gaps.
+// `routes` (may be null) is where the validator left the tables it compiled.
 ConfigSnapshotPtr BuildSnapshot(const xds_client::XdsStatePtr& state, const ConfigSnapshot* previous,
-                                std::vector<std::string>* errors);
+                                std::vector<std::string>* errors, RouteTableCache* routes = nullptr);
 
 }  // namespace cmesh::proxy_core

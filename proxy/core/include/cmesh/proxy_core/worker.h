@@ -19,10 +19,9 @@
 #include "cmesh/event/socket.h"
 #include "cmesh/http1/message.h"
 #include "cmesh/proxy_core/config_snapshot.h"
-#include "cmesh/router/random.h"
+#include "cmesh/event/random.h"
 #include "cmesh/upstream/connection_pool.h"
 #include "cmesh/upstream/load_balancer.h"
-#include "cmesh/upstream/random.h"
 
 namespace cmesh::proxy_core {
 
@@ -112,7 +111,8 @@ class Worker {
   event::EventLoop& loop() { return loop_; }
   const ConfigSnapshotPtr& config() const { return config_; }
   const WorkerOptions& options() const { return options_; }
-  router::Random& random() { return random_; }
+  // The worker's random source: route draws (weights, faults) and endpoint picks.
+  event::Random& random() { return random_; }
   WorkerCounters& mutable_counters() { return counters_; }
   // The pools of `cluster`'s endpoints (by host index) and its balancer; created on first use,
   // replaced when the cluster object changes. A replacement keeps the pools (and so the kept-alive
@@ -129,7 +129,6 @@ class Worker {
     std::vector<std::shared_ptr<upstream::ConnectionPool>> pools;  // by host index
     explicit ClusterState(std::shared_ptr<const upstream::ClusterInfo> cluster);
   };
-  upstream::Random& upstream_random() { return upstream_random_; }
 
  private:
   class Acceptor;
@@ -142,8 +141,7 @@ class Worker {
   std::vector<int> listen_fds_;
   std::vector<std::unique_ptr<Acceptor>> acceptors_;
   ConfigSnapshotPtr config_;
-  router::Random random_;
-  upstream::Random upstream_random_;
+  event::Random random_;
   std::map<std::string, std::shared_ptr<ClusterState>, std::less<>> clusters_;
   // Replaced cluster states, kept until the pools only they hold are idle.
   std::vector<std::shared_ptr<ClusterState>> retired_;

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "cmesh/http1/encoder.h"
+
 namespace cmesh::router {
 
 struct HeaderOp {
@@ -20,13 +22,11 @@ struct HeaderOp {
   std::string value;  // literal; empty for kRemove
 };
 
-struct OwnedHeader {
-  std::string name;
-  std::string value;
-};
+// The codec's owned header field, so a forwarder applies operations to its own list.
+using OwnedHeader = http1::OwnedHeader;
 
-// Applies `ops` in order to `headers` (names compare case-insensitively). The forwarder may use
-// its own header container; this is the reference semantics.
+// Applies `ops` in order to `headers` (names compare case-insensitively): the forwarder's own
+// list of owned header fields.
 void ApplyHeaderOps(std::span<const HeaderOp> ops, std::vector<OwnedHeader>& headers);
 
 }  // namespace cmesh::router

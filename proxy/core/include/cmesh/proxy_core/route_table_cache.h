@@ -1,0 +1,34 @@
+// Route tables by content. The xDS client's validator compiles every RouteConfiguration it is
+// sent (a bad one must be NACKed), and the snapshot builder needs the same tables right after:
+// both ask this cache, so each configuration is compiled once. It keeps the latest table per
+// route name; thread-safe.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "cmesh/router/route_table.h"
+#include "envoy/config/route/v3/route.pb.h"
+
+namespace cmesh::proxy_core {
+
+class RouteTableCache {
+ public:
+  // The table for `config` (compiled now unless the same content was compiled last for its
+  // name), or nullptr with Build's error.
+  std::shared_ptr<const router::RouteTable> Get(const envoy::config::route::v3::RouteConfiguration& config,
+                                                std::string* error);
+
+ private:
+  struct Entry {
+    std::string content;  // deterministic serialisation of the configuration
+    std::shared_ptr<const router::RouteTable> table;
+    std::string error;
+  };
+  std::mutex mutex_;
+  std::map<std::string, Entry, std::less<>> entries_;
+};
+
+}  // namespace cmesh::proxy_core

@@ -1,0 +1,177 @@
+// The routing part of the connection manager: the route table's decision for a request, CORS,
+// the consistent-hash key, fault delays, and the choice of cluster.
+#include "downstream_connection.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "cmesh/router/request_view.h"
+#include "request_fields.h"
+
+namespace cmesh::proxy_core {
+
+// ---- routing ---------------------------------------------------------------------------------
+
+void DownstreamConnection::Route() {
+  config_ = worker_.config();
+  if (!config_) return LocalReply(503, "NR", "no configuration received yet");
+  const router::RouteTable* table =
+      redirected_ ? config_->RoutesFor(original_destination_.address, original_destination_.port)
+                  : config_->RoutesFor("0.0.0.0", target_port_);
+  if (table == nullptr) {
+    return LocalReply(404, "NR",
+                      "no HTTP route configuration for port " +
+                          std::to_string(redirected_ ? original_destination_.port : target_port_));
+  }
+  Request& r = *request_;
+  std::vector<http1::Header> views;
+  views.reserve(r.headers.size());
+  for (const auto& h : r.headers) views.push_back({h.name, h.value});
+  router::RequestView view;
+  view.method = r.method;
+  view.path = r.path;
+  view.authority = r.authority;
+  view.headers = views;
+  decision_ = table->Decide(view, worker_.random());
+  route_name_ = decision_.route_name;
+  if (ApplyCors()) return;
+  switch (decision_.kind) {
+    case router::Decision::Kind::kNoRoute:
+      return LocalReply(404, "NR", "");
+    case router::Decision::Kind::kRedirect:
+      return LocalReply(static_cast<int>(decision_.status), "-", "", {{"location", decision_.location}});
+    case router::Decision::Kind::kDirectResponse:
+      return LocalReply(static_cast<int>(decision_.status), "-", decision_.body);
+    case router::Decision::Kind::kCluster:
+      break;
+  }
+  if (decision_.delay) {
+    phase_ = Phase::kDelaying;
+    flags_ = "DI";
+    delay_timer_ = worker_.loop().RunAfter(decision_.delay_duration, [this] {
+      delay_timer_ = 0;
+      AfterDelay();
+    });
+    return;
+  }
+  AfterDelay();
+}
+
+// Envoy's CORS filter: a preflight from an allowed origin is answered here; other requests from
+// an allowed origin get the Access-Control-* headers on their answer. True when answered.
+bool DownstreamConnection::ApplyCors() {
+  const router::CorsPolicy* cors = decision_.cors;
+  if (cors == nullptr) return false;
+  const std::string* origin = FindHeader(request_->headers, "origin");
+  if (origin == nullptr || origin->empty() || !cors->enabled.Sample(worker_.random())) return false;
+  const bool preflight = request_->method == "OPTIONS" && FindHeader(request_->headers, "access-control-request-method");
+  if (!cors->AllowsOrigin(*origin)) {
+    if (preflight && !cors->forward_not_matching_preflights) {
+      LocalReply(200, "-", "");
+      return true;
+    }
+    return false;
+  }
+  extra_response_headers_.push_back({"access-control-allow-origin", *origin});
+  if (cors->allow_credentials.value_or(false)) extra_response_headers_.push_back({"access-control-allow-credentials", "true"});
+  if (preflight) {
+    if (!cors->allow_methods.empty()) extra_response_headers_.push_back({"access-control-allow-methods", cors->allow_methods});
+    if (!cors->allow_headers.empty()) extra_response_headers_.push_back({"access-control-allow-headers", cors->allow_headers});
+    if (!cors->max_age.empty()) extra_response_headers_.push_back({"access-control-max-age", cors->max_age});
+    LocalReply(200, "-", "");
+    return true;
+  }
+  if (!cors->expose_headers.empty()) extra_response_headers_.push_back({"access-control-expose-headers", cors->expose_headers});
+  return false;
+}
+
+// The request's key for a consistent-hash cluster, as Envoy combines the route's hash policies.
+std::optional<std::uint64_t> DownstreamConnection::ComputeHash() {
+  std::optional<std::uint64_t> hash;
+  for (const router::HashPolicy& policy : decision_.hash_policies) {
+    std::optional<std::string> key;
+    switch (policy.kind) {
+      case router::HashPolicy::Kind::kHeader: {
+        std::string joined;
+        for (const auto& h : request_->headers) {
+          if (!http1::EqualsIgnoreCase(h.name, policy.name)) continue;
+          if (!joined.empty()) joined += ',';
+          joined += h.value;
+        }
+        if (!joined.empty()) key = std::move(joined);
+        break;
+      }
+      case router::HashPolicy::Kind::kSourceIp:
+        key = peer_.address;
+        break;
+      case router::HashPolicy::Kind::kQueryParameter:
+        key = QueryParameter(request_->path, policy.name);
+        break;
+      case router::HashPolicy::Kind::kCookie:
+        key = Cookie(request_->headers, policy.name);
+        if (!key && policy.cookie_ttl) {
+          // Envoy's generated cookie: a value derived from the client's address, hashed like a
+          // cookie the client sends, and set on the answer so the next request carries it.
+          char value[17];
+          std::snprintf(value, sizeof value, "%016llx",
+                        static_cast<unsigned long long>(upstream::HashKey(peer_.ToString())));
+          key = value;
+          std::string cookie = policy.name + "=\"" + *key + "\"; Max-Age=" + std::to_string(policy.cookie_ttl->count());
+          if (!policy.cookie_path.empty()) cookie += "; Path=" + policy.cookie_path;
+          extra_response_headers_.push_back({"set-cookie", cookie + "; HttpOnly"});
+        }
+        break;
+    }
+    if (key) {
+      const std::uint64_t value = upstream::HashKey(*key);
+      hash = hash ? (((*hash << 1) | (*hash >> 63)) ^ value) : value;
+    }
+    if (policy.terminal && hash) break;
+  }
+  return hash;
+}
+
+void DownstreamConnection::AfterDelay() {
+  if (decision_.abort) {
+    return LocalReply(static_cast<int>(decision_.abort_status), "FI", "fault filter abort");
+  }
+  Forward();
+}
+
+void DownstreamConnection::Forward() {
+  auto cluster = config_->clusters.find(decision_.cluster);
+  if (cluster == config_->clusters.end()) {
+    return LocalReply(static_cast<int>(decision_.cluster_not_found_status), "NC",
+                      "cluster " + std::string(decision_.cluster) + " not found");
+  }
+  cluster_ = cluster->second;
+  if (cluster_->type == upstream::DiscoveryType::kOriginalDst) {
+    return LocalReply(503, "UH", "original destination clusters are not served yet");
+  }
+  if (cluster_->hosts.empty()) return LocalReply(503, "UH", "no healthy upstream");
+  cluster_state_ = worker_.StateFor(cluster_);
+  if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) request_hash_ = ComputeHash();
+  if (request_->expect_continue && !request_->body_done) out_ += "HTTP/1.1 100 Continue\r\n\r\n";
+  // max_stream_duration bounds the whole exchange; it caps the route timeout (both count from
+  // here, where Envoy starts the route timeout at the end of the request: for the small
+  // requests of a mesh the same).
+  std::chrono::milliseconds timeout = decision_.timeout;
+  if (decision_.max_stream_duration.count() > 0 &&
+      (timeout.count() == 0 || decision_.max_stream_duration < timeout)) {
+    timeout = decision_.max_stream_duration;
+  }
+  if (timeout.count() > 0) {
+    route_timer_ = worker_.loop().RunAfter(timeout, [this] {
+      route_timer_ = 0;
+      OnTimeout(false);
+    });
+  }
+  StartAttempt();
+  FlushDownstream();
+}
+
+}  // namespace cmesh::proxy_core
