@@ -332,6 +332,17 @@ XdsResources CompileProxylessGrpc(const ConfigIndex& index, const ProxyNode& pro
   }
   std::set<std::string> cluster_names;
   for (const auto& [rds, t] : targets) Append(&out.routes, BuildRouteConfig(t, view, &cluster_names, &warnings));
+  // Every cluster a route could name for each target, not only those the routes name now: a
+  // client keeps its subscription to a cluster until it has applied the route change that drops
+  // it, and the clusters are pushed before the routes, so a cluster left out with the route that
+  // stopped using it would fail the client's calls in between ("does not exist").
+  for (const auto& [rds, t] : targets) {
+    const uint32_t port = t.port->port->port;
+    cluster_names.insert(OutboundClusterName(port, "", t.service->fqdn));
+    if (const model::DestinationRule* rule = view.RuleFor(*t.service).rule) {
+      for (const auto& subset : rule->subsets) cluster_names.insert(OutboundClusterName(port, subset.name, t.service->fqdn));
+    }
+  }
   for (const auto& name : cluster_names) {
     Cluster cluster;
     ClusterLoadAssignment cla;

@@ -203,16 +203,22 @@ TEST(GrpcProxylessTest, VirtualServiceHeaderMatchAndWeightedSplit) {
   EXPECT_EQ(split.clusters(1).weight().value(), 25u);
 }
 
-TEST(GrpcProxylessTest, SubsetClustersAndLoadAssignmentsAreThoseTheRoutesUse) {
+TEST(GrpcProxylessTest, ClustersAreTheTargetsDefaultAndEverySubsetOfItsRule) {
   auto c = CompileGrpc(Mesh() + Rule() + Split(), {"reviews:9080"});
   std::vector<std::string> clusters, clas;
   for (const auto& x : c.out.clusters) clusters.push_back(x.resource.name());
   for (const auto& x : c.out.endpoints) clas.push_back(x.resource.cluster_name());
+  // The routes use v1, v2 and v3; the default cluster is served too, though no route names it
+  // (in name order: '|' sorts after 'v').
   const std::vector<std::string> want = {"outbound|9080|v1|reviews.default.svc.cluster.local",
                                          "outbound|9080|v2|reviews.default.svc.cluster.local",
-                                         "outbound|9080|v3|reviews.default.svc.cluster.local"};
-  EXPECT_EQ(clusters, want);  // the default cluster is not used by any route here
+                                         "outbound|9080|v3|reviews.default.svc.cluster.local",
+                                         "outbound|9080||reviews.default.svc.cluster.local"};
+  EXPECT_EQ(clusters, want);
   EXPECT_EQ(clas, want);
+  ASSERT_EQ(c.out.endpoints.size(), 4u);
+  const std::vector<std::string> all = {"10.1.0.1:9080", "10.1.0.2:9080", "10.1.0.3:9080"};
+  EXPECT_EQ(EndpointAddresses(c.out.endpoints[3].resource), all);
   for (const auto& x : c.out.clusters) {
     EXPECT_EQ(x.resource.type(), Cluster::EDS);
     EXPECT_TRUE(x.resource.eds_cluster_config().eds_config().has_ads());
@@ -228,6 +234,25 @@ TEST(GrpcProxylessTest, SubsetClustersAndLoadAssignmentsAreThoseTheRoutesUse) {
       EXPECT_GT(locality.load_balancing_weight().value(), 0u);
     }
   }
+}
+
+// A route change must not remove the cluster the client's current route uses before the client
+// has the new route (clusters are pushed first): every subset of the rule stays served, whether
+// a route names it or not.
+TEST(GrpcProxylessTest, SubsetsNoRouteNamesAreServedSoARouteChangeNeverBreaksCalls) {
+  const std::string all_to_v2 =
+      "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews\n"
+      "  namespace: default\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n"
+      "    - destination: {host: reviews, subset: v2}\n---\n";
+  auto c = CompileGrpc(Mesh() + Rule() + all_to_v2, {"reviews:9080"});
+  std::vector<std::string> clusters;
+  for (const auto& x : c.out.clusters) clusters.push_back(x.resource.name());
+  EXPECT_EQ(clusters, (std::vector<std::string>{"outbound|9080|v1|reviews.default.svc.cluster.local",
+                                                "outbound|9080|v2|reviews.default.svc.cluster.local",
+                                                "outbound|9080|v3|reviews.default.svc.cluster.local",
+                                                "outbound|9080||reviews.default.svc.cluster.local"}));
+  ASSERT_EQ(c.out.endpoints.size(), 4u);
+  EXPECT_EQ(EndpointAddresses(c.out.endpoints[0].resource), std::vector<std::string>{"10.1.0.1:9080"});
 }
 
 TEST(GrpcProxylessTest, FaultPerRouteConfigKeptCorsLeftOut) {
@@ -303,18 +328,25 @@ TEST(GrpcProxylessTest, ListenerNamesAreEveryFormOfEveryVisibleServicePort) {
 }
 
 TEST(GrpcProxylessTest, LoadBalancersAreOnesGrpcSupports) {
+  // The rule's policy applies to its default cluster and its three subsets alike.
   auto least = CompileGrpc(Mesh() + Rule("  trafficPolicy:\n    loadBalancer: {simple: LEAST_REQUEST}\n"), {"reviews:9080"});
-  ASSERT_EQ(least.out.clusters.size(), 1u);
-  EXPECT_EQ(least.out.clusters[0].resource.lb_policy(), Cluster::ROUND_ROBIN);
-  EXPECT_FALSE(least.out.clusters[0].resource.has_least_request_lb_config());
+  ASSERT_EQ(least.out.clusters.size(), 4u);
+  for (const auto& x : least.out.clusters) {
+    EXPECT_EQ(x.resource.lb_policy(), Cluster::ROUND_ROBIN) << x.resource.name();
+    EXPECT_FALSE(x.resource.has_least_request_lb_config()) << x.resource.name();
+  }
   auto hash = CompileGrpc(Mesh() + Rule("  trafficPolicy:\n    loadBalancer:\n      consistentHash: {httpHeaderName: x-user}\n"),
                   {"reviews:9080"});
-  EXPECT_EQ(hash.out.clusters[0].resource.lb_policy(), Cluster::RING_HASH);
+  ASSERT_EQ(hash.out.clusters.size(), 4u);
+  for (const auto& x : hash.out.clusters) EXPECT_EQ(x.resource.lb_policy(), Cluster::RING_HASH) << x.resource.name();
   auto maglev = CompileGrpc(Mesh() + Rule("  trafficPolicy:\n    loadBalancer:\n      consistentHash:\n"
                                   "        httpHeaderName: x-user\n        maglev: {tableSize: 65537}\n"),
                     {"reviews:9080"});
-  EXPECT_EQ(maglev.out.clusters[0].resource.lb_policy(), Cluster::RING_HASH);
-  EXPECT_FALSE(maglev.out.clusters[0].resource.has_maglev_lb_config());
+  ASSERT_EQ(maglev.out.clusters.size(), 4u);
+  for (const auto& x : maglev.out.clusters) {
+    EXPECT_EQ(x.resource.lb_policy(), Cluster::RING_HASH) << x.resource.name();
+    EXPECT_FALSE(x.resource.has_maglev_lb_config()) << x.resource.name();
+  }
 }
 
 TEST(GrpcProxylessTest, EndpointAddressesAreUnique) {
