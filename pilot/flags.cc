@@ -1,6 +1,7 @@
 #include "flags.h"
 
 #include <charconv>
+#include <cstdlib>
 
 namespace cmesh::pilot {
 namespace {
@@ -26,8 +27,17 @@ std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) 
 }
 
 std::string Usage() {
-  return "usage: cmesh-pilot --config-dir DIR [flags]\n"
-         "  --config-dir DIR        YAML/JSON config, watched for changes (required)\n"
+  return "usage: cmesh-pilot (--config-dir DIR | --kubeconfig PATH | --in-cluster) [flags]\n"
+         "  --config-dir DIR        YAML/JSON config, watched for changes\n"
+         "  --kubeconfig PATH       watch the Kubernetes API with this kubeconfig's current context\n"
+         "  --in-cluster            watch the Kubernetes API as the pod's service account (the default\n"
+         "                          when neither of the above is given and KUBERNETES_SERVICE_HOST is set)\n"
+         "  --leader-election-namespace NS  namespace of the leader Lease (default $POD_NAMESPACE,\n"
+         "                          else istio-system)\n"
+         "  --leader-lease NAME     name of the leader Lease (default cmesh-pilot-leader)\n"
+         "  --identity NAME         this replica in the Lease (default $POD_NAME, else the host name)\n"
+         "  --write-status BOOL     whether the leader writes VirtualService/DestinationRule status\n"
+         "                          (default true)\n"
          "  --xds-port N            ADS gRPC port (default 15010; 0 picks a free one)\n"
          "  --monitoring-port N     /metrics port (default 15014)\n"
          "  --debug-port N          /ready and /debug/* port (default 8080)\n"
@@ -44,10 +54,16 @@ std::string Usage() {
 
 std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::string* error) {
   Flags flags;
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns != nullptr && *ns != '\0') flags.leader_namespace = ns;
+  if (const char* pod = std::getenv("POD_NAME"); pod != nullptr && *pod != '\0') flags.identity = pod;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string name = args[i];
     if (name == "--help" || name == "-h") {
       flags.help = true;
+      continue;
+    }
+    if (name == "--in-cluster") {  // a switch, without a value
+      flags.in_cluster = true;
       continue;
     }
     std::string value;
@@ -74,6 +90,17 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
     };
     bool ok = true;
     if (name == "--config-dir") flags.config_dir = value;
+    else if (name == "--kubeconfig") flags.kubeconfig = value;
+    else if (name == "--leader-election-namespace") flags.leader_namespace = value;
+    else if (name == "--leader-lease") flags.leader_lease = value;
+    else if (name == "--identity") flags.identity = value;
+    else if (name == "--write-status") {
+      if (value != "true" && value != "false") {
+        *error = "bad --write-status \"" + value + "\" (true or false)";
+        ok = false;
+      }
+      flags.write_status = value == "true";
+    }
     else if (name == "--xds-port") ok = port(&flags.xds_port);
     else if (name == "--monitoring-port") ok = port(&flags.monitoring_port);
     else if (name == "--debug-port") ok = port(&flags.debug_port);
@@ -99,8 +126,16 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
     }
     if (!ok) return std::nullopt;
   }
-  if (!flags.help && flags.config_dir.empty()) {
-    *error = "--config-dir is required";
+  if (!flags.help && flags.config_dir.empty() && flags.kubeconfig.empty() && !flags.in_cluster) {
+    if (const char* host = std::getenv("KUBERNETES_SERVICE_HOST"); host != nullptr && *host != '\0') {
+      flags.in_cluster = true;
+    } else {
+      *error = "a config source is required: --config-dir, --kubeconfig or --in-cluster";
+      return std::nullopt;
+    }
+  }
+  if (!flags.kubeconfig.empty() && flags.in_cluster) {
+    *error = "--kubeconfig and --in-cluster exclude each other";
     return std::nullopt;
   }
   return flags;

@@ -10,6 +10,17 @@ namespace cmesh::pilot {
 
 struct Flags {
   std::string config_dir;
+  // The Kubernetes API: a kubeconfig file, or the pod's service account (in_cluster). In-cluster
+  // is also chosen when neither --config-dir nor --kubeconfig is given and
+  // KUBERNETES_SERVICE_HOST is set. Both sources can be combined with --config-dir.
+  std::string kubeconfig;
+  bool in_cluster = false;
+  // Leader election (the singleton work: status writes): the Lease's namespace and name, and this
+  // replica's identity (default: $POD_NAME, else the host name).
+  std::string leader_namespace = "istio-system";
+  std::string leader_lease = "cmesh-pilot-leader";
+  std::string identity;
+  bool write_status = true;
   int xds_port = 15010;
   int monitoring_port = 15014;
   int debug_port = 8080;

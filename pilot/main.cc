@@ -19,6 +19,12 @@
 #include "cmesh/compiler/compiler.h"
 #include "cmesh/compiler/grpc_proxyless.h"
 #include "cmesh/compiler/proxy_node.h"
+#include "cmesh/kube/kube_config.h"
+#include "cmesh/kube/rest_kube_client.h"
+#include "cmesh/kube_source/kube_source.h"
+#include "cmesh/kube_status/status_writer.h"
+#include "cmesh/leader/identity.h"
+#include "cmesh/leader/leader_elector.h"
 #include "cmesh/metrics/registry.h"
 #include "cmesh/metrics/text_format.h"
 #include "cmesh/pipeline/config_dir_source.h"
@@ -32,6 +38,7 @@
 #include "cmesh/logging/logger.h"
 #include "pilot_metrics.h"
 #include "resource_output.h"
+#include "status_reporter.h"
 
 namespace cmesh::pilot {
 namespace {
@@ -146,15 +153,69 @@ int Run(const Flags& flags) {
     pilot_metrics.SetDiagnostics(diagnostics);
   };
   std::string error;
-  auto source = pipeline::ConfigDirSource::Start(
-      flags.config_dir, push_pipeline, scheduler,
-      pipeline::DebounceOptions{flags.debounce_quiet, flags.debounce_max}, on_diagnostics, &error);
-  if (!source) {
-    Log(LogLevel::kError, "cannot watch --config-dir " + flags.config_dir + ": " + error);
-    return 1;
+  pipeline::SourceMerger merger(push_pipeline, scheduler,
+                                pipeline::DebounceOptions{flags.debounce_quiet, flags.debounce_max});
+  std::unique_ptr<pipeline::ConfigDirSource> dir_source;
+  if (!flags.config_dir.empty()) {
+    dir_source = pipeline::ConfigDirSource::Start(flags.config_dir, merger, on_diagnostics, &error);
+    if (!dir_source) {
+      Log(LogLevel::kError, "cannot watch --config-dir " + flags.config_dir + ": " + error);
+      return 1;
+    }
+    Log(LogLevel::kInfo, "config loaded from " + flags.config_dir);
   }
-  if (auto config = source->config()) pilot_metrics.SetConfig(*config);
-  Log(LogLevel::kInfo, "config loaded from " + flags.config_dir);
+
+  // The Kubernetes source: informers feeding the same merger; the leader writes statuses.
+  std::unique_ptr<kube::KubeClient> kube_client;
+  std::unique_ptr<kube_status::StatusWriter> status_writer;
+  std::unique_ptr<StatusReporter> status_reporter;
+  std::unique_ptr<kube_source::KubeSource> kube_source;
+  std::unique_ptr<leader::LeaderElector> elector;
+  if (!flags.kubeconfig.empty() || flags.in_cluster) {
+    auto config = flags.in_cluster ? kube::LoadInClusterConfig() : kube::LoadKubeconfig(flags.kubeconfig);
+    if (!config.ok()) {
+      Log(LogLevel::kError, std::string(flags.in_cluster ? "in-cluster config" : "--kubeconfig " + flags.kubeconfig) +
+                                ": " + config.error.message);
+      return 1;
+    }
+    auto client = kube::RestKubeClient::Create(*config.value);
+    if (!client.ok()) {
+      Log(LogLevel::kError, "Kubernetes client: " + client.error.message);
+      return 1;
+    }
+    kube_client = std::move(*client.value);
+    kube_source::KubeSourceOptions kube_options;
+    kube_options.informer.on_error = [](const std::string& message) { Log(LogLevel::kWarn, "kubernetes: " + message); };
+    kube_options.on_diagnostics = on_diagnostics;
+    if (flags.write_status) {
+      status_writer = std::make_unique<kube_status::StatusWriter>(*kube_client);
+      status_reporter = std::make_unique<StatusReporter>(*status_writer);
+      kube_options.on_validated = [&status_reporter](const std::vector<kube_source::ValidatedObject>& objects) {
+        status_reporter->Update(objects);
+      };
+    }
+    kube_options.on_synced = [] { Log(LogLevel::kInfo, "kubernetes: caches synced, config pushed"); };
+    kube_source = std::make_unique<kube_source::KubeSource>(*kube_client, merger, kube_options);
+    if (status_reporter) {
+      leader::LeaderElectionConfig election;
+      election.lease_namespace = flags.leader_namespace;
+      election.lease_name = flags.leader_lease;
+      election.identity = leader::MakeLeaderIdentity(flags.identity);
+      leader::LeaderCallbacks callbacks;
+      callbacks.on_started_leading = [&status_reporter, identity = election.identity] {
+        Log(LogLevel::kInfo, "leader: " + identity + " leads; writing statuses");
+        status_reporter->SetLeader(true);
+      };
+      callbacks.on_stopped_leading = [&status_reporter, identity = election.identity] {
+        Log(LogLevel::kInfo, "leader: " + identity + " stopped leading");
+        status_reporter->SetLeader(false);
+      };
+      elector = std::make_unique<leader::LeaderElector>(*kube_client, election, callbacks);
+      elector->Start();
+    }
+    Log(LogLevel::kInfo, "kubernetes: watching " + config.value->server);
+  }
+  if (auto config = merger.config()) pilot_metrics.SetConfig(*config);
 
   xds::SessionRegistry sessions;
   MetricsCallbacks callbacks(pilot_metrics, push_pipeline);
@@ -165,6 +226,10 @@ int Run(const Flags& flags) {
       // No group: the stream gets nothing, which is what an unidentifiable proxy should get.
       Log(LogLevel::kWarn, "proxy with bad node id \"" + node.id() + "\": " + why);
       return "invalid-node:" + node.id();
+    }
+    // A proxy that sends no LABELS gets its pod's, as Istio finds them (by name, else by IP).
+    if (proxy->labels.empty() && kube_source) {
+      if (auto labels = kube_source->PodLabels(proxy->ns, proxy->pod_name, proxy->ip)) proxy->labels = *labels;
     }
     std::string key = push_pipeline.RegisterProxy(*proxy);
     callbacks.RememberGroup(node.id(), key);
@@ -184,6 +249,8 @@ int Run(const Flags& flags) {
   std::atomic<bool> ready{false};
   HttpServer debug_server([&](const HttpRequest& request) -> HttpResponse {
     if (request.path == "/ready") {
+      // With a Kubernetes source, ready once its caches synced and their config was pushed.
+      if (ready && kube_source && !kube_source->synced()) return Text(503, "kubernetes caches not synced\n");
       return ready ? Text(200, "ready\n") : Text(503, "not ready\n");
     }
     if (request.path == "/debug/syncz") {
@@ -200,7 +267,7 @@ int Run(const Flags& flags) {
       auto proxy = compiler::ParseNodeId(id->second, &why);
       if (!proxy) return Text(400, "bad proxyID: " + why + "\n");
       // The pod's labels, as Istio takes them from the pod of a proxy that may not be connected.
-      if (auto config = source->config()) {
+      if (auto config = merger.config()) {
         for (const auto& pod : config->pods) {
           if (pod.meta.name == proxy->pod_name && pod.meta.ns == proxy->ns) proxy->labels = pod.meta.labels;
         }
@@ -219,7 +286,20 @@ int Run(const Flags& flags) {
     pilot_metrics.connected.Get().Set(static_cast<double>(sessions.size()));
     pilot_metrics.proxies.Get().Set(static_cast<double>(push_pipeline.proxies()));
     pilot_metrics.groups.Get().Set(static_cast<double>(push_pipeline.GroupKeys().size()));
-    if (auto config = source->config()) pilot_metrics.SetConfig(*config);
+    if (auto config = merger.config()) pilot_metrics.SetConfig(*config);
+    if (kube_source) {
+      for (const auto& kind : kube_source::WatchedKinds()) {
+        if (const auto* informer = kube_source->informer(kind.resource.kind)) {
+          pilot_metrics.SetInformerStats(kind.resource.kind, informer->stats());
+        }
+      }
+      pilot_metrics.k8s_synced.Get().Set(kube_source->synced() ? 1 : 0);
+    }
+    if (elector) pilot_metrics.leader.Get().Set(elector->IsLeader() ? 1 : 0);
+    if (status_reporter) {
+      auto stats = status_reporter->stats();
+      pilot_metrics.SetStatusWrites(stats.written, stats.unchanged, stats.failed);
+    }
     return {200, std::string(metrics::kTextContentType), metrics::RenderText(registry)};
   });
   if (!debug_server.Start(flags.listen_address, flags.debug_port, &error)) {
@@ -265,7 +345,10 @@ int Run(const Flags& flags) {
   debug_server.Stop();
   monitoring_server.Stop();
   xds_server.Shutdown();
-  source.reset();
+  if (elector) elector->Stop();  // releases the Lease: another replica takes over at once
+  kube_source.reset();
+  status_reporter.reset();
+  dir_source.reset();
   Log(LogLevel::kInfo, "stopped");
   return 0;
 }

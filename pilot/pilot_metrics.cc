@@ -55,11 +55,59 @@ PilotMetrics::PilotMetrics(metrics::Registry& registry)
       groups(registry
                  .AddGauge("cmesh_xds_snapshot_groups",
                            "Groups of proxies sharing one compiled snapshot (compilations per config change).")
-                 .OrDie()) {
+                 .OrDie()),
+      k8s_events(registry
+                     .AddCounter("cmesh_k8s_watch_events_total",
+                                 "Watch events received from the Kubernetes API (bookmarks included), by kind.",
+                                 {"kind"})
+                     .OrDie()),
+      k8s_changes(registry
+                      .AddCounter("cmesh_k8s_changes_total",
+                                  "Objects that changed in a field the mesh reads (what reaches the push pipeline), by kind.",
+                                  {"kind"})
+                      .OrDie()),
+      k8s_lists(registry
+                    .AddCounter("cmesh_k8s_lists_total",
+                                "Full lists of a kind: the first one (start) and those after a 410 Gone (expired).",
+                                {"kind", "reason"})
+                    .OrDie()),
+      k8s_errors(registry.AddCounter("cmesh_k8s_errors_total", "Failed lists and watches (retried), by kind.", {"kind"})
+                     .OrDie()),
+      k8s_synced(registry.AddGauge("cmesh_k8s_synced", "1 once every Kubernetes cache has synced and been pushed.")
+                     .OrDie()),
+      leader(registry.AddGauge("cmesh_leader", "1 while this replica holds the leader Lease.").OrDie()),
+      status_writes(registry
+                        .AddCounter("cmesh_status_writes_total",
+                                    "VirtualService/DestinationRule status reconciliations by the leader, by result "
+                                    "(written, unchanged, failed).",
+                                    {"result"})
+                        .OrDie()) {
   for (xds::ResourceType type : xds::kPushOrder) {
     pushes.WithLabels({TypeLabel(type)});
     rejects.WithLabels({TypeLabel(type)});
   }
+}
+
+void PilotMetrics::SetInformerStats(const std::string& kind, const kube_source::InformerStats& stats) {
+  std::lock_guard lock(mutex_);
+  kube_source::InformerStats& last = informer_stats_[kind];
+  k8s_events.WithLabels({kind}).Inc(stats.events - last.events);
+  k8s_changes.WithLabels({kind}).Inc(stats.changes - last.changes);
+  k8s_lists.WithLabels({kind, "start"}).Inc((stats.lists - stats.relists_after_gone) -
+                                            (last.lists - last.relists_after_gone));
+  k8s_lists.WithLabels({kind, "expired"}).Inc(stats.relists_after_gone - last.relists_after_gone);
+  k8s_errors.WithLabels({kind}).Inc(stats.errors - last.errors);
+  last = stats;
+}
+
+void PilotMetrics::SetStatusWrites(std::uint64_t written, std::uint64_t unchanged, std::uint64_t failed) {
+  std::lock_guard lock(mutex_);
+  status_writes.WithLabels({"written"}).Inc(written - written_);
+  status_writes.WithLabels({"unchanged"}).Inc(unchanged - unchanged_);
+  status_writes.WithLabels({"failed"}).Inc(failed - failed_);
+  written_ = written;
+  unchanged_ = unchanged;
+  failed_ = failed;
 }
 
 void PilotMetrics::SetConfig(const model::ConfigSet& config) {

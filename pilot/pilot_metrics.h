@@ -11,6 +11,7 @@
 #include "cmesh/metrics/gauge.h"
 #include "cmesh/metrics/histogram.h"
 #include "cmesh/metrics/registry.h"
+#include "cmesh/kube_source/informer.h"
 #include "cmesh/model/config_set.h"
 #include "cmesh/model/diagnostic.h"
 #include "cmesh/pipeline/push_pipeline.h"
@@ -31,11 +32,28 @@ struct PilotMetrics {
   metrics::GaugeFamily& invalid_objects;     // cmesh_config_invalid_objects
   metrics::GaugeFamily& proxies;             // cmesh_xds_proxies
   metrics::GaugeFamily& groups;              // cmesh_xds_snapshot_groups
+  // The Kubernetes source (only with --kubeconfig / --in-cluster).
+  metrics::CounterFamily& k8s_events;        // cmesh_k8s_watch_events_total{kind}
+  metrics::CounterFamily& k8s_changes;       // cmesh_k8s_changes_total{kind}
+  metrics::CounterFamily& k8s_lists;         // cmesh_k8s_lists_total{kind,reason}
+  metrics::CounterFamily& k8s_errors;        // cmesh_k8s_errors_total{kind}
+  metrics::GaugeFamily& k8s_synced;          // cmesh_k8s_synced
+  metrics::GaugeFamily& leader;              // cmesh_leader
+  metrics::CounterFamily& status_writes;     // cmesh_status_writes_total{result}
 
   // Sets the per-kind object gauges from the current merged config.
   void SetConfig(const model::ConfigSet& config);
   // Counts the distinct objects with an error diagnostic (they were skipped).
   void SetDiagnostics(const std::vector<model::Diagnostic>& diagnostics);
+  // Brings the k8s counters of `kind` up to the informer's cumulative `stats`.
+  void SetInformerStats(const std::string& kind, const kube_source::InformerStats& stats);
+  // The same for the status writes (written, unchanged, failed so far).
+  void SetStatusWrites(std::uint64_t written, std::uint64_t unchanged, std::uint64_t failed);
+
+ private:
+  std::mutex mutex_;  // guards the last values below (the counters only go up by the difference)
+  std::map<std::string, kube_source::InformerStats> informer_stats_;
+  std::uint64_t written_ = 0, unchanged_ = 0, failed_ = 0;
 };
 
 // Forwards to the cache and counts, per type, the publications that changed that type's version:

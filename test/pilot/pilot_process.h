@@ -22,6 +22,7 @@ class PilotProcess {
   PilotProcess& operator=(const PilotProcess&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   std::string Log() const;
   // The port of the log line "<what> listening on ADDR:PORT", waiting up to `timeout`.
   std::optional<int> WaitForPort(const std::string& what, std::chrono::milliseconds timeout) const;

@@ -126,11 +126,22 @@ TEST(PilotFlags, BadFlagExitsTwoWithUsage) {
   EXPECT_THAT(pilot.Log(), HasSubstr("usage: cmesh-pilot"));
 }
 
-TEST(PilotFlags, MissingConfigDirAndBadPortExitTwo) {
+TEST(PilotFlags, MissingConfigSourceAndBadPortExitTwo) {
+  // Outside a pod (no KUBERNETES_SERVICE_HOST in the test's environment) a source must be named.
+  ASSERT_EQ(std::getenv("KUBERNETES_SERVICE_HOST"), nullptr);
   PilotProcess no_dir({"--xds-port", "0"});
   ASSERT_TRUE(no_dir.started());
   EXPECT_EQ(no_dir.Wait(kDeadline), 2);
-  EXPECT_THAT(no_dir.Log(), HasSubstr("--config-dir is required"));
+  EXPECT_THAT(no_dir.Log(), HasSubstr("a config source is required: --config-dir, --kubeconfig or --in-cluster"));
+  PilotProcess both({"--kubeconfig", "/tmp/x", "--in-cluster"});
+  ASSERT_TRUE(both.started());
+  EXPECT_EQ(both.Wait(kDeadline), 2);
+  EXPECT_THAT(both.Log(), HasSubstr("--kubeconfig and --in-cluster exclude each other"));
+  PilotProcess bad_kubeconfig({"--kubeconfig", "/nonexistent/kubeconfig", "--xds-port", "0", "--debug-port", "0",
+                               "--monitoring-port", "0"});
+  ASSERT_TRUE(bad_kubeconfig.started());
+  EXPECT_EQ(bad_kubeconfig.Wait(kDeadline), 1);
+  EXPECT_THAT(bad_kubeconfig.Log(), HasSubstr("/nonexistent/kubeconfig"));
   PilotProcess bad_port({"--config-dir", "/tmp", "--xds-port", "70000"});
   ASSERT_TRUE(bad_port.started());
   EXPECT_EQ(bad_port.Wait(kDeadline), 2);

@@ -4,35 +4,28 @@
 
 namespace cmesh::pipeline {
 
-std::unique_ptr<ConfigDirSource> ConfigDirSource::Start(const std::string& dir, PushPipeline& pipeline,
-                                                        Scheduler& scheduler, DebounceOptions debounce,
+std::unique_ptr<ConfigDirSource> ConfigDirSource::Start(const std::string& dir, SourceMerger& merger,
                                                         DiagnosticsCallback on_diagnostics, std::string* error) {
   std::unique_ptr<DirWatcher> watcher = DirWatcher::Open(dir, error);
   if (watcher == nullptr) return nullptr;
   std::unique_ptr<ConfigDirSource> source(
-      new ConfigDirSource(dir, pipeline, scheduler, debounce, std::move(on_diagnostics), std::move(watcher)));
+      new ConfigDirSource(dir, merger, std::move(on_diagnostics), std::move(watcher)));
   ObjectKeySet changed;
   {
     std::lock_guard lock(source->mutex_);
     changed = source->directory_.LoadAll();
     if (source->on_diagnostics_) source->on_diagnostics_(source->directory_.diagnostics());
   }
-  // The first config is served at once: there is nothing to merge it with.
-  pipeline.ApplyConfig(source->config(), changed, scheduler.Now());
+  merger.AddSource("config-dir " + dir, [raw = source.get()] { return raw->config(); });
+  // The first config is served at once, without waiting for the debouncer.
+  merger.PushNow(changed);
   source->thread_ = std::thread([raw = source.get()] { raw->Run(); });
   return source;
 }
 
-ConfigDirSource::ConfigDirSource(const std::string& dir, PushPipeline& pipeline, Scheduler& scheduler,
-                                 DebounceOptions debounce, DiagnosticsCallback on_diagnostics,
+ConfigDirSource::ConfigDirSource(const std::string& dir, SourceMerger& merger, DiagnosticsCallback on_diagnostics,
                                  std::unique_ptr<DirWatcher> watcher)
-    : pipeline_(pipeline),
-      on_diagnostics_(std::move(on_diagnostics)),
-      watcher_(std::move(watcher)),
-      directory_(dir),
-      debouncer_(scheduler, debounce, [this](ObjectKeySet changed, SteadyTime first_event) {
-        pipeline_.ApplyConfig(config(), changed, first_event);
-      }) {}
+    : merger_(merger), on_diagnostics_(std::move(on_diagnostics)), watcher_(std::move(watcher)), directory_(dir) {}
 
 ConfigDirSource::~ConfigDirSource() {
   stopping_ = true;
@@ -61,7 +54,7 @@ void ConfigDirSource::Run() {
       if (on_diagnostics_) on_diagnostics_(directory_.diagnostics());
     }
     // Writes that change no object (same content, comments) cause no push.
-    if (!changed.empty()) debouncer_.Submit(std::move(changed));
+    if (!changed.empty()) merger_.Changed(std::move(changed));
   }
 }
 

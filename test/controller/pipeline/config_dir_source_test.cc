@@ -34,8 +34,9 @@ TEST(ConfigDirSourceTest, FileChangesReachThePublishedSnapshot) {
   PushPipeline pipeline(cache, interner, scheduler);
   std::atomic<int> diagnostics_calls{0};
   std::string error;
+  SourceMerger merger(pipeline, scheduler, DebounceOptions{milliseconds(10), milliseconds(100)});
   auto source = ConfigDirSource::Start(
-      dir.path(), pipeline, scheduler, DebounceOptions{milliseconds(10), milliseconds(100)},
+      dir.path(), merger,
       [&](const std::vector<model::Diagnostic>&) { ++diagnostics_calls; }, &error);
   ASSERT_NE(source, nullptr) << error;
   EXPECT_EQ(source->config()->virtual_services.size(), 1u);
@@ -90,7 +91,8 @@ TEST(ConfigDirSourceTest, MissingDirectoryIsAnError) {
   xds::ResourceInterner interner;
   PushPipeline pipeline(cache, interner, scheduler);
   std::string error;
-  EXPECT_EQ(ConfigDirSource::Start("/nonexistent/cmesh-dir", pipeline, scheduler, {}, nullptr, &error), nullptr);
+  SourceMerger merger(pipeline, scheduler, {});
+  EXPECT_EQ(ConfigDirSource::Start("/nonexistent/cmesh-dir", merger, nullptr, &error), nullptr);
   EXPECT_FALSE(error.empty());
 }
 

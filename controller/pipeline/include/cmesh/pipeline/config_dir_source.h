@@ -1,6 +1,6 @@
 // The config source of `cmesh-pilot --config-dir DIR`, wired end to end: a thread reads inotify
 // events (DirWatcher) into the per-file ConfigDirectory; each real change (some object differs)
-// is submitted to a Debouncer, whose push applies the merged config to the PushPipeline.
+// is reported to the SourceMerger, which debounces it and pushes the merge of every source.
 #pragma once
 
 #include <atomic>
@@ -13,9 +13,8 @@
 
 #include "cmesh/model/diagnostic.h"
 #include "cmesh/pipeline/config_directory.h"
-#include "cmesh/pipeline/debouncer.h"
 #include "cmesh/pipeline/dir_watcher.h"
-#include "cmesh/pipeline/push_pipeline.h"
+#include "cmesh/pipeline/source_merger.h"
 
 namespace cmesh::pipeline {
 
@@ -25,12 +24,11 @@ class ConfigDirSource {
   // change: the place to log invalid objects by name and count them.
   using DiagnosticsCallback = std::function<void(const std::vector<model::Diagnostic>&)>;
 
-  // Watches `dir` (before reading it, so no change is missed), loads it, applies it to
-  // `pipeline` synchronously, then follows changes. nullptr (and `*error`) when the directory
-  // cannot be watched. `pipeline` and `scheduler` must outlive the source.
-  static std::unique_ptr<ConfigDirSource> Start(const std::string& dir, PushPipeline& pipeline, Scheduler& scheduler,
-                                                DebounceOptions debounce, DiagnosticsCallback on_diagnostics,
-                                                std::string* error);
+  // Watches `dir` (before reading it, so no change is missed), loads it, adds itself to `merger`
+  // and pushes at once, then follows changes. nullptr (and `*error`) when the directory cannot
+  // be watched. `merger` must outlive the source.
+  static std::unique_ptr<ConfigDirSource> Start(const std::string& dir, SourceMerger& merger,
+                                                DiagnosticsCallback on_diagnostics, std::string* error);
   // Stops the watch thread; a push already running completes first.
   ~ConfigDirSource();
   ConfigDirSource(const ConfigDirSource&) = delete;
@@ -40,16 +38,15 @@ class ConfigDirSource {
   std::vector<model::Diagnostic> diagnostics() const;
 
  private:
-  ConfigDirSource(const std::string& dir, PushPipeline& pipeline, Scheduler& scheduler, DebounceOptions debounce,
-                  DiagnosticsCallback on_diagnostics, std::unique_ptr<DirWatcher> watcher);
+  ConfigDirSource(const std::string& dir, SourceMerger& merger, DiagnosticsCallback on_diagnostics,
+                  std::unique_ptr<DirWatcher> watcher);
   void Run();
 
-  PushPipeline& pipeline_;
+  SourceMerger& merger_;
   DiagnosticsCallback on_diagnostics_;
   std::unique_ptr<DirWatcher> watcher_;
   mutable std::mutex mutex_;  // guards directory_ (the watch thread writes, pushes read)
   ConfigDirectory directory_;
-  Debouncer debouncer_;
   std::atomic<bool> stopping_{false};
   std::thread thread_;
 };
