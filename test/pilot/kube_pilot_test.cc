@@ -283,13 +283,32 @@ TEST(KubePilotTest, ChangesAndDeletionsFollowAndAnInvalidObjectIsSkippedWithItsS
 
 // A kube-apiserver + etcd of the test's own (scripts/kube-up in a temporary CMESH_KUBE_DIR), for
 // what would disturb the shared instance: restarting the apiserver and compacting etcd.
+// While it exists, the helpers above (Apply, Kubectl, ...) talk to it.
 class PrivateCluster {
  public:
   PrivateCluster() {
     CommandResult up = RunCommand({SourceDir() + "/scripts/kube-up"}, Options(600s));
     if (up.exit_code != 0) error_ = "kube-up: " + up.err + up.out;
+    CurrentKubeconfig() = kubeconfig();
   }
-  ~PrivateCluster() { RunCommand({SourceDir() + "/scripts/kube-down"}, Options(120s)); }
+  ~PrivateCluster() {
+    CurrentKubeconfig() = KubeconfigPath();
+    RunCommand({SourceDir() + "/scripts/kube-down"}, Options(120s));
+  }
+  // kubectl apply -f crds/, then waits until both are Established ("" or what went wrong).
+  // (kubectl wait fails on a CRD that has no conditions yet, so it polls.)
+  std::string InstallCrds() const {
+    if (std::string error = Kubectl({"apply", "-f", SourceDir() + "/crds"}); !error.empty()) return error;
+    for (const char* crd : {"virtualservices.networking.istio.io", "destinationrules.networking.istio.io"}) {
+      if (!Eventually([&] {
+            return KubectlOut({"get", "crd", crd, "-o",
+                               "jsonpath={.status.conditions[?(@.type==\"Established\")].status}"}) == "True";
+          })) {
+        return std::string(crd) + " is not Established";
+      }
+    }
+    return "";
+  }
   const std::string& error() const { return error_; }
   std::string kubeconfig() const { return dir_.path() + "/kubeconfig"; }
   std::string Path(const std::string& file) const { return dir_.path() + "/" + file; }
@@ -356,18 +375,7 @@ TEST(KubePilotTest, SurvivesAnApiserverRestartAndACompactedWatch) {
   CMESH_REQUIRE_KUBE();  // the binaries are built by the fixture
   PrivateCluster cluster;
   ASSERT_EQ(cluster.error(), "");
-  CurrentKubeconfig() = cluster.kubeconfig();
-  struct Restore {
-    ~Restore() { CurrentKubeconfig() = KubeconfigPath(); }
-  } restore;
-  ASSERT_EQ(Kubectl({"apply", "-f", SourceDir() + "/crds"}), "");
-  // (kubectl wait fails on a CRD that has no conditions yet, so poll.)
-  for (const char* crd : {"virtualservices.networking.istio.io", "destinationrules.networking.istio.io"}) {
-    EXPECT_TRUE(Eventually([&] {
-      return KubectlOut({"get", "crd", crd, "-o", "jsonpath={.status.conditions[?(@.type==\"Established\")].status}"}) ==
-             "True";
-    })) << crd;
-  }
+  ASSERT_EQ(cluster.InstallCrds(), "");
   const std::string ns = "restart";
   ASSERT_EQ(Kubectl({"create", "namespace", ns}), "");
   ASSERT_EQ(CreateBookinfoReviews(ns), "");
@@ -505,17 +513,7 @@ TEST(KubePilotTest, RunsWithExactlyTheChartsRbac) {
   // one, whose tests check that it has no rights.
   PrivateCluster cluster;
   ASSERT_EQ(cluster.error(), "");
-  CurrentKubeconfig() = cluster.kubeconfig();
-  struct Restore {
-    ~Restore() { CurrentKubeconfig() = KubeconfigPath(); }
-  } restore;
-  ASSERT_EQ(Kubectl({"apply", "-f", SourceDir() + "/crds"}), "");
-  for (const char* crd : {"virtualservices.networking.istio.io", "destinationrules.networking.istio.io"}) {
-    ASSERT_TRUE(Eventually([&] {
-      return KubectlOut({"get", "crd", crd, "-o", "jsonpath={.status.conditions[?(@.type==\"Established\")].status}"}) ==
-             "True";
-    })) << crd;
-  }
+  ASSERT_EQ(cluster.InstallCrds(), "");
   const std::string ns = "rbac";
   ASSERT_EQ(Kubectl({"create", "namespace", ns}), "");
   ASSERT_EQ(Kubectl({"create", "namespace", "istio-system"}), "");
