@@ -97,13 +97,14 @@ void KubeSource::OnChanges(const WatchedKind& kind, const std::vector<ObjectChan
       std::string input = ModelInput(*change.object).dump();
       auto it = entries_.find(key);
       if (it != entries_.end() && it->second.input == input) {
-        it->second.reduced = *change.object;  // a new resourceVersion or status: no change to the mesh
+        // A new resourceVersion or status: no change to the mesh.
+        if (kind.has_status) it->second.reduced = *change.object;
         continue;
       }
       Entry entry;
       entry.parsed = model::ParseDocuments(input, "kube-apiserver", {.cross_object_checks = false});
       entry.input = std::move(input);
-      entry.reduced = *change.object;
+      if (kind.has_status) entry.reduced = *change.object;  // only the status writer reads it
       entries_[key] = std::move(entry);
       changed.insert(key);
     }

@@ -74,7 +74,7 @@ class KubeSource {
   struct Entry {
     std::string input;  // the model input's JSON text, to tell real changes from churn
     model::ParseResult parsed;
-    nlohmann::json reduced;  // for the status writer (VirtualService, DestinationRule)
+    nlohmann::json reduced;  // for the status writer: VirtualService and DestinationRule only (else null)
   };
   void OnChanges(const WatchedKind& kind, const std::vector<ObjectChange>& changes);
 
