@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <sstream>
@@ -279,6 +280,37 @@ TEST(KubePilotTest, ChangesAndDeletionsFollowAndAnInvalidObjectIsSkippedWithItsS
     return std::find(names.begin(), names.end(), v1) == names.end() &&
            RouteTargets(pilot.Dump(proxy), host + ":9080") == std::vector<std::string>{"outbound|9080||" + host};
   })) << pilot.Dump(proxy).dump();
+}
+
+TEST(KubePilotTest, AConfigDirectoryAndTheApiAreServedTogether) {
+  CMESH_REQUIRE_KUBE();
+  ASSERT_EQ(InstallCrds(), "");
+  KubeNamespace ns;
+  ASSERT_EQ(ns.error(), "");
+  ASSERT_EQ(CreateBookinfoReviews(ns.name()), "");
+  // The API has the service, its pods and the DestinationRule (its VirtualService is deleted);
+  // the directory holds a VirtualService that routes everything to v2.
+  ASSERT_EQ(Kubectl({"-n", ns.name(), "delete", "virtualservice", "reviews"}), "");
+  TempDir dir;
+  dir.Write("vs.yaml", "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews-file\n"
+                       "  namespace: " + ns.name() + "\nspec:\n  hosts:\n  - reviews\n  http:\n  - route:\n"
+                       "    - destination:\n        host: reviews\n        subset: v2\n");
+  Pilot pilot(KubeconfigPath(), ns.name(), "pilot", {"--config-dir", dir.path()});
+  ASSERT_TRUE(pilot.Ready()) << pilot.Log();
+  const std::string host = "reviews." + ns.name() + ".svc.cluster.local";
+  json dump = pilot.Dump(ProxyId(ns.name()));
+  // The route from the file, the subset cluster from the API's DestinationRule, its endpoint
+  // from the API's pods.
+  EXPECT_EQ(RouteTargets(dump, host + ":9080"), std::vector<std::string>{"outbound|9080|v2|" + host}) << pilot.Log();
+  EXPECT_EQ(Endpoints(dump, "outbound|9080|v2|" + host), std::vector<std::string>{"10.10.0.12:9080"});
+  // Removing the file's object falls back to the default route; the API's objects stay.
+  std::filesystem::remove(dir.Path("vs.yaml"));
+  EXPECT_TRUE(Eventually([&] {
+    return RouteTargets(pilot.Dump(ProxyId(ns.name())), host + ":9080") ==
+           std::vector<std::string>{"outbound|9080||" + host};
+  })) << pilot.Log();
+  EXPECT_EQ(Endpoints(pilot.Dump(ProxyId(ns.name())), "outbound|9080|v2|" + host),
+            std::vector<std::string>{"10.10.0.12:9080"});
 }
 
 // A kube-apiserver + etcd of the test's own (scripts/kube-up in a temporary CMESH_KUBE_DIR), for
