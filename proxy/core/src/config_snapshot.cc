@@ -44,54 +44,64 @@ ConfigSnapshotPtr BuildSnapshot(const xds_client::XdsStatePtr& state, const Conf
   auto snapshot = std::make_shared<ConfigSnapshot>();
   snapshot->source = state;
   snapshot->generation = state->generation;
-  for (const auto& [name, config] : state->routes) {
-    // Same proto object as last time: the compiled table is still right.
-    if (previous && previous->source) {
-      auto old = previous->source->routes.find(name);
+  const xds_client::XdsState* before = previous ? previous->source.get() : nullptr;
+  // Only what changed is decoded (the state keeps resources serialised): an unchanged resource
+  // is the same object as in the previous state, and its compiled form is taken as it is.
+  for (const auto& [name, resource] : state->routes) {
+    if (before) {
+      auto old = before->routes.find(name);
       auto compiled = previous->routes.find(name);
-      if (old != previous->source->routes.end() && old->second == config && compiled != previous->routes.end()) {
-        snapshot->routes.emplace(name, compiled->second);
+      if (old != before->routes.end() && old->second == resource && compiled != previous->routes.end()) {
+        snapshot->routes.emplace_hint(snapshot->routes.end(), name, compiled->second);
         continue;
       }
     }
+    const envoy::config::route::v3::RouteConfiguration config = resource.Decode();
     std::string error;
-    if (auto table = routes ? routes->Get(*config, &error) : router::RouteTable::Build(*config, &error)) {
-      snapshot->routes.emplace(name, std::move(table));
+    if (auto table = routes ? routes->Get(config, &error) : router::RouteTable::Build(config, &error)) {
+      snapshot->routes.emplace_hint(snapshot->routes.end(), name, std::move(table));
     } else {
       errors->push_back("RDS " + name + ": " + error);
     }
   }
   for (const auto& [name, cluster] : state->clusters) {
-    const std::string& eds_name =
-        cluster->eds_cluster_config().service_name().empty() ? name : cluster->eds_cluster_config().service_name();
-    const envoy::config::endpoint::v3::ClusterLoadAssignment* cla = nullptr;
-    std::shared_ptr<const envoy::config::endpoint::v3::ClusterLoadAssignment> cla_ptr;
-    if (auto it = state->endpoints.find(eds_name); it != state->endpoints.end()) {
-      cla_ptr = it->second;
-      cla = cla_ptr.get();
+    // BuildCluster reads endpoints for EDS clusters only; the others carry their own.
+    const std::string_view eds_name = xds_client::XdsState::EdsServiceName(name, cluster);
+    xds_client::Resource<envoy::config::endpoint::v3::ClusterLoadAssignment> cla;
+    if (!eds_name.empty()) {
+      if (auto it = state->endpoints.find(eds_name); it != state->endpoints.end()) cla = it->second;
     }
-    if (previous && previous->source) {
-      auto old = previous->source->clusters.find(name);
-      auto old_cla = previous->source->endpoints.find(eds_name);
-      const bool same_cla = old_cla == previous->source->endpoints.end() ? cla == nullptr : old_cla->second.get() == cla;
+    if (before) {
+      auto old = before->clusters.find(name);
       auto compiled = previous->clusters.find(name);
-      if (old != previous->source->clusters.end() && old->second == cluster && same_cla &&
-          compiled != previous->clusters.end()) {
-        snapshot->clusters.emplace(name, compiled->second);
-        continue;
+      if (old != before->clusters.end() && old->second == cluster && compiled != previous->clusters.end()) {
+        // The same cluster reads the same EDS name: the endpoints it was built with are the
+        // previous state's entry under that name.
+        decltype(cla) old_cla;
+        if (!eds_name.empty()) {
+          if (auto it = before->endpoints.find(eds_name); it != before->endpoints.end()) old_cla = it->second;
+        }
+        if (old_cla == cla) {
+          snapshot->clusters.emplace_hint(snapshot->clusters.end(), name, compiled->second);
+          continue;
+        }
       }
     }
+    const envoy::config::cluster::v3::Cluster config = cluster.Decode();
+    envoy::config::endpoint::v3::ClusterLoadAssignment endpoints;
+    if (cla) endpoints = cla.Decode();
     std::string error;
-    if (auto built = upstream::BuildCluster(*cluster, cla, &error)) {
-      snapshot->clusters.emplace(name, std::move(built));
+    if (auto built = upstream::BuildCluster(config, cla ? &endpoints : nullptr, &error)) {
+      snapshot->clusters.emplace_hint(snapshot->clusters.end(), name, std::move(built));
     } else {
       errors->push_back("CDS " + name + ": " + error);
     }
   }
-  for (const auto& [name, listener] : state->listeners) {
-    const std::string rds = RdsName(*listener);
-    if (rds.empty() || !listener->address().has_socket_address()) continue;
-    const auto& address = listener->address().socket_address();
+  for (const auto& [name, resource] : state->listeners) {
+    const envoy::config::listener::v3::Listener listener = resource.Decode();
+    const std::string rds = RdsName(listener);
+    if (rds.empty() || !listener.address().has_socket_address()) continue;
+    const auto& address = listener.address().socket_address();
     snapshot->http_routes[{address.address(), static_cast<std::uint16_t>(address.port_value())}] = rds;
   }
   return snapshot;

@@ -15,25 +15,22 @@ namespace {
 constexpr std::size_t kMaxNackErrors = 8;
 constexpr int kInvalidArgument = 3;  // google.rpc.Code, as Envoy NACKs
 
-template <typename T>
-std::shared_ptr<T> Parse(const std::string& bytes) {
-  auto message = std::make_shared<T>();
-  if (!message->ParseFromString(bytes)) return nullptr;
-  return message;
+// Parses and validates one resource; on success fills `out` with its name and record (the
+// decoded message itself is not kept: see xds_state.h).
+template <typename T, typename Validate, typename NameOf>
+bool DecodeOne(const std::string& bytes, Validate validate, NameOf name_of, std::string* name,
+               std::shared_ptr<const ResourceRecord>* out, std::string* error) {
+  T message;
+  if (!message.ParseFromString(bytes)) return false;
+  *name = name_of(message);
+  *error = validate(message);
+  if (error->empty()) *out = MakeRecord(message, bytes);
+  return true;
 }
 
 std::string Quoted(const std::string& name) { return "\"" + name + "\""; }
 
 }  // namespace
-
-std::uint64_t HashBytes(std::string_view bytes) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : bytes) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 AdsSession::AdsSession(Options options)
     : options_(std::move(options)),
@@ -85,37 +82,30 @@ std::vector<std::string> AdsSession::Decode(XdsType type, const DiscoveryRespons
     }
     Decoded decoded;
     std::string error;
+    bool parsed = false;
     switch (type) {
       case XdsType::kCluster:
-        if (auto cluster = Parse<envoy::config::cluster::v3::Cluster>(any.value())) {
-          decoded.name = cluster->name();
-          error = validator_.ValidateCluster(*cluster);
-          decoded.stored.proto = std::move(cluster);
-        }
+        parsed = DecodeOne<envoy::config::cluster::v3::Cluster>(
+            any.value(), [&](const auto& m) { return validator_.ValidateCluster(m); },
+            [](const auto& m) { return m.name(); }, &decoded.name, &decoded.stored, &error);
         break;
       case XdsType::kEndpoint:
-        if (auto assignment = Parse<envoy::config::endpoint::v3::ClusterLoadAssignment>(any.value())) {
-          decoded.name = assignment->cluster_name();
-          error = validator_.ValidateEndpoints(*assignment);
-          decoded.stored.proto = std::move(assignment);
-        }
+        parsed = DecodeOne<envoy::config::endpoint::v3::ClusterLoadAssignment>(
+            any.value(), [&](const auto& m) { return validator_.ValidateEndpoints(m); },
+            [](const auto& m) { return m.cluster_name(); }, &decoded.name, &decoded.stored, &error);
         break;
       case XdsType::kListener:
-        if (auto listener = Parse<envoy::config::listener::v3::Listener>(any.value())) {
-          decoded.name = listener->name();
-          error = validator_.ValidateListener(*listener);
-          decoded.stored.proto = std::move(listener);
-        }
+        parsed = DecodeOne<envoy::config::listener::v3::Listener>(
+            any.value(), [&](const auto& m) { return validator_.ValidateListener(m); },
+            [](const auto& m) { return m.name(); }, &decoded.name, &decoded.stored, &error);
         break;
       case XdsType::kRoute:
-        if (auto route = Parse<envoy::config::route::v3::RouteConfiguration>(any.value())) {
-          decoded.name = route->name();
-          error = validator_.ValidateRoute(*route);
-          decoded.stored.proto = std::move(route);
-        }
+        parsed = DecodeOne<envoy::config::route::v3::RouteConfiguration>(
+            any.value(), [&](const auto& m) { return validator_.ValidateRoute(m); },
+            [](const auto& m) { return m.name(); }, &decoded.name, &decoded.stored, &error);
         break;
     }
-    if (!decoded.stored.proto) {
+    if (!parsed) {
       errors.push_back(where + ": does not decode");
       continue;
     }
@@ -128,56 +118,80 @@ std::vector<std::string> AdsSession::Decode(XdsType type, const DiscoveryRespons
       errors.push_back(label + ": duplicate name in the response");
       continue;
     }
-    decoded.stored.hash = HashBytes(any.value());
     out->push_back(std::move(decoded));
   }
   return errors;
 }
 
+template <typename State, typename F>
+decltype(auto) AdsSession::ForType(State& state, XdsType type, F&& f) {
+  switch (type) {
+    case XdsType::kCluster: return f(state.clusters);
+    case XdsType::kEndpoint: return f(state.endpoints);
+    case XdsType::kListener: return f(state.listeners);
+    case XdsType::kRoute: break;
+  }
+  return f(state.routes);
+}
+
+bool AdsSession::Has(XdsType type, std::string_view name) const {
+  return ForType(accepted_, type, [&](const auto& map) { return map.contains(name); });
+}
+
+std::size_t AdsSession::Count(XdsType type) const {
+  return ForType(accepted_, type, [](const auto& map) { return map.size(); });
+}
+
 bool AdsSession::Accept(XdsType type, std::vector<Decoded> decoded) {
   TypeState& state = types_[Index(type)];
-  bool changed = false;
-  if (IsWildcardType(type)) {
-    // The complete set: whatever is absent is deleted.
-    std::map<std::string, Stored, std::less<>> next;
-    for (Decoded& d : decoded) {
-      auto old = state.resources.find(d.name);
-      if (old != state.resources.end() && old->second.hash == d.stored.hash) {
-        next.emplace(std::move(d.name), old->second);  // same object: consumers can compare pointers
-      } else {
+  const bool changed = ForType(accepted_, type, [&](auto& map) {
+    using Shared = std::remove_reference_t<decltype(map)>;
+    using Map = typename Shared::Map;
+    using Entry = typename Map::mapped_type;
+    bool changed = false;
+    if (IsWildcardType(type)) {
+      // The complete set: whatever is absent is deleted.
+      Map next;
+      for (Decoded& d : decoded) {
+        auto old = map.find(d.name);
+        if (old != map.end() && old->second.hash() == d.stored->hash) {
+          next.emplace(std::move(d.name), old->second);  // same object: consumers can compare them
+        } else {
+          changed = true;
+          next.emplace(std::move(d.name), Entry(std::move(d.stored)));
+        }
+      }
+      changed = changed || next.size() != map.size();
+      // Unchanged, the map stays the one the delivered state shares.
+      if (changed) map = Shared(std::move(next));
+    } else {
+      // One by one; absence means nothing, and names not subscribed to are not kept.
+      for (Decoded& d : decoded) {
+        if (!state.names.contains(d.name)) continue;
+        auto old = map.find(d.name);
+        if (old != map.end() && old->second.hash() == d.stored->hash) continue;
         changed = true;
-        next.emplace(std::move(d.name), std::move(d.stored));
+        state.wanted_since.erase(d.name);
+        map.Mutable().insert_or_assign(std::move(d.name), Entry(std::move(d.stored)));
       }
     }
-    changed = changed || next.size() != state.resources.size();
-    state.resources = std::move(next);
-  } else {
-    // One by one; absence means nothing, and names not subscribed to are not kept.
-    for (Decoded& d : decoded) {
-      if (!state.names.contains(d.name)) continue;
-      auto old = state.resources.find(d.name);
-      if (old != state.resources.end() && old->second.hash == d.stored.hash) continue;
-      changed = true;
-      state.resources.insert_or_assign(std::move(d.name), std::move(d.stored));
-    }
-  }
-  state.status.resources = state.resources.size();
+    return changed;
+  });
+  state.status.resources = Count(type);
   return changed;
 }
 
 std::set<std::string, std::less<>> AdsSession::ReferencedNames(XdsType type) const {
   std::set<std::string, std::less<>> names;
-  if (type == XdsType::kEndpoint) {
-    for (const auto& [name, stored] : types_[Index(XdsType::kCluster)].resources) {
-      if (auto service = EdsServiceName(static_cast<const envoy::config::cluster::v3::Cluster&>(*stored.proto))) {
-        names.insert(*service);
-      }
+  if (type != XdsType::kEndpoint && type != XdsType::kRoute) return names;
+  // The records carry what each cluster and listener references (computed when it was decoded).
+  const XdsType from = type == XdsType::kEndpoint ? XdsType::kCluster : XdsType::kListener;
+  ForType(accepted_, from, [&](const auto& map) {
+    for (const auto& [name, resource] : map) {
+      if (resource.record()->references_itself) names.insert(name);
+      names.insert(resource.record()->references.begin(), resource.record()->references.end());
     }
-  } else if (type == XdsType::kRoute) {
-    for (const auto& [name, stored] : types_[Index(XdsType::kListener)].resources) {
-      AddRdsNames(static_cast<const envoy::config::listener::v3::Listener&>(*stored.proto), names);
-    }
-  }
+  });
   return names;
 }
 
@@ -185,13 +199,19 @@ void AdsSession::Resubscribe(XdsType type, std::set<std::string, std::less<>> na
                              std::vector<DiscoveryRequest>* requests) {
   TypeState& state = types_[Index(type)];
   if (names == state.names) return;
-  for (const std::string& name : names) state.wanted_since.try_emplace(name, now);
+  for (const std::string& name : names) {
+    if (!Has(type, name)) state.wanted_since.try_emplace(name, now);
+  }
   std::erase_if(state.wanted_since, [&](const auto& entry) { return !names.contains(entry.first); });
-  std::size_t before = state.resources.size();
-  std::erase_if(state.resources, [&](const auto& entry) { return !names.contains(entry.first); });
-  if (state.resources.size() != before) dirty_ = true;
+  const bool dropped = ForType(accepted_, type, [&](auto& map) {
+    auto unsubscribed = [&](const auto& entry) { return !names.contains(entry.first); };
+    if (std::none_of(map.begin(), map.end(), unsubscribed)) return false;  // no copy for nothing
+    std::erase_if(map.Mutable(), unsubscribed);
+    return true;
+  });
+  if (dropped) dirty_ = true;
   state.names = std::move(names);
-  state.status.resources = state.resources.size();
+  state.status.resources = Count(type);
   state.status.subscribed = state.names.size();
   // An empty list on a stream that never named anything would be read as the legacy wildcard;
   // once something was named it means "nothing", which is what we want then.
@@ -251,7 +271,7 @@ std::vector<std::string> AdsSession::Missing() const {
   for (XdsType type : {XdsType::kEndpoint, XdsType::kRoute}) {
     const TypeState& state = types_[Index(type)];
     for (const std::string& name : state.names) {
-      if (!state.resources.contains(name)) missing.push_back(std::string(ShortName(type)) + " " + name);
+      if (!Has(type, name)) missing.push_back(std::string(ShortName(type)) + " " + name);
     }
   }
   return missing;
@@ -275,7 +295,7 @@ XdsStatePtr AdsSession::MaybeDeliver(TimePoint now) {
     const TypeState& state = types_[Index(type)];
     if (!state.answered && !state.names.empty()) all_answered = false;
     for (const std::string& name : state.names) {
-      if (!state.resources.contains(name) && !Tolerated(type, name, now)) holes_tolerated = false;
+      if (!Has(type, name) && !Tolerated(type, name, now)) holes_tolerated = false;
     }
   }
   // The very first state: once every type was answered, a hole is better than no config at all.
@@ -286,18 +306,12 @@ XdsStatePtr AdsSession::MaybeDeliver(TimePoint now) {
 
 XdsStatePtr AdsSession::BuildState(std::vector<std::string> missing) {
   auto state = std::make_shared<XdsState>();
-  auto fill = [&](XdsType type, auto& map) {
-    using Map = std::remove_reference_t<decltype(map)>;
-    using T = typename Map::mapped_type::element_type;
-    for (const auto& [name, stored] : types_[Index(type)].resources) {
-      map.emplace(name, std::static_pointer_cast<T>(stored.proto));
-    }
-    state->versions[Index(type)] = types_[Index(type)].status.version;
-  };
-  fill(XdsType::kCluster, state->clusters);
-  fill(XdsType::kEndpoint, state->endpoints);
-  fill(XdsType::kListener, state->listeners);
-  fill(XdsType::kRoute, state->routes);
+  // The maps are shared, not copied: the session copies one before it next changes it.
+  state->clusters = accepted_.clusters;
+  state->endpoints = accepted_.endpoints;
+  state->listeners = accepted_.listeners;
+  state->routes = accepted_.routes;
+  for (XdsType type : kXdsTypes) state->versions[Index(type)] = types_[Index(type)].status.version;
   delivered_missing_ = std::set<std::string, std::less<>>(missing.begin(), missing.end());
   state->missing = std::move(missing);
   state->generation = delivered_ ? delivered_->generation + 1 : 1;
@@ -315,7 +329,7 @@ std::optional<TimePoint> AdsSession::NextDeadline() const {
   for (XdsType type : {XdsType::kEndpoint, XdsType::kRoute}) {
     const TypeState& state = types_[Index(type)];
     for (const std::string& name : state.names) {
-      if (state.resources.contains(name)) continue;
+      if (Has(type, name)) continue;
       if (delivered_missing_.contains(std::string(ShortName(type)) + " " + name)) continue;
       auto since = state.wanted_since.find(name);
       if (since == state.wanted_since.end()) continue;

@@ -230,8 +230,10 @@ void XdsClient::Runner::OnRead(bool ok) {
     EndStream("");
     return;
   }
-  DiscoveryResponse response;
-  grpc::Status parsed = grpc::SerializationTraits<DiscoveryResponse>::Deserialize(&stream_->incoming, &response);
+  // Freed before the configuration is delivered: the proxy trims the heap once it has built its
+  // snapshot, and a response freed after that (megabytes for a big mesh) would stay resident.
+  auto response = std::make_unique<DiscoveryResponse>();
+  grpc::Status parsed = grpc::SerializationTraits<DiscoveryResponse>::Deserialize(&stream_->incoming, response.get());
   if (!parsed.ok()) {
     // Bytes that are not a DiscoveryResponse: nothing in them can be ACKed or NACKed (there is
     // no nonce to echo), so the stream is ended and a new one starts from the accepted state.
@@ -246,12 +248,13 @@ void XdsClient::Runner::OnRead(bool ok) {
   {
     std::lock_guard lock(mutex_);
     stream_->answered = true;
-    outcome = session_.OnResponse(response, Now());
+    outcome = session_.OnResponse(*response, Now());
   }
   if (!outcome.requests.empty() && outcome.requests.back().has_error_detail()) {
-    Log("xds: NACK " + response.type_url() + " version " + response.version_info() + ": " +
+    Log("xds: NACK " + response->type_url() + " version " + response->version_info() + ": " +
         outcome.requests.back().error_detail().message());
   }
+  response.reset();
   backoff_.Reset();  // the server is answering: the next disconnect starts from the base delay
   Send(std::move(outcome.requests));
   Deliver(std::move(outcome.config));

@@ -318,6 +318,24 @@ TEST_F(MeshTest, AdminHealthAndPrometheusMetrics) {
   ASSERT_TRUE(dump.is_object());
   EXPECT_FALSE(dump["routes"].empty());
   EXPECT_FALSE(dump["version_info"]["RDS"].get<std::string>().empty());
+  // The proxy keeps resources serialised and decodes them for the dump: they come out whole.
+  const std::string v1_cluster = "outbound|9080|v1|reviews.default.svc.cluster.local";
+  bool cluster_shown = false, endpoints_shown = false;
+  for (const auto& cluster : dump["clusters"]) {
+    if (cluster.value("name", "") == v1_cluster) cluster_shown = cluster.value("type", "") == "EDS";
+  }
+  for (const auto& assignment : dump["endpoints"]) {
+    if (assignment.value("clusterName", "") != v1_cluster) continue;
+    endpoints_shown = assignment["endpoints"][0]["lbEndpoints"][0]["endpoint"]["address"]["socketAddress"]
+                          .value("address", "") == block_ + "3";
+  }
+  EXPECT_TRUE(cluster_shown) << dump["clusters"].dump();
+  EXPECT_TRUE(endpoints_shown) << dump["endpoints"].dump();
+  bool route_shown = false;
+  for (const auto& routes : dump["routes"]) {
+    for (const auto& host : routes["virtualHosts"]) route_shown = route_shown || !host["routes"].empty();
+  }
+  EXPECT_TRUE(route_shown) << dump["routes"].dump();
   const std::string clusters = HttpGet(admin_, "/clusters").body;
   const std::string v1 = "outbound|9080|v1|reviews.default.svc.cluster.local::" + block_ + "3:9080::";
   EXPECT_THAT(clusters, HasSubstr(v1 + "weight::1\n"));

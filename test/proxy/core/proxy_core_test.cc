@@ -43,6 +43,12 @@ std::shared_ptr<const T> FromJson(const std::string& json) {
   return message;
 }
 
+// As the xDS client would hold it.
+template <typename T>
+xds_client::Resource<T> ResourceFromJson(const std::string& json) {
+  return xds_client::MakeResource(*FromJson<T>(json));
+}
+
 // A raw client connection to the proxy.
 class Client {
  public:
@@ -159,35 +165,35 @@ class ProxyCoreTest : public ::testing::Test {
   // Istio's outbound shapes: listener 0.0.0.0_9080 → RDS "9080" → virtual host reviews.
   void Configure(const std::string& routes_json) {
     auto state = std::make_shared<xds_client::XdsState>();
-    state->listeners["0.0.0.0_9080"] = FromJson<envoy::config::listener::v3::Listener>(R"({
+    state->listeners["0.0.0.0_9080"] = ResourceFromJson<envoy::config::listener::v3::Listener>(R"({
       "name":"0.0.0.0_9080","address":{"socketAddress":{"address":"0.0.0.0","portValue":9080}},"bindToPort":false,
       "filterChains":[{"filters":[{"name":"envoy.filters.network.http_connection_manager","typedConfig":{
         "@type":"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
         "statPrefix":"outbound_0.0.0.0_9080","rds":{"configSource":{"ads":{}},"routeConfigName":"9080"},
         "httpFilters":[{"name":"envoy.filters.http.router","typedConfig":{"@type":"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}}]}]})");
-    state->routes["9080"] = FromJson<envoy::config::route::v3::RouteConfiguration>(routes_json);
+    state->routes["9080"] = ResourceFromJson<envoy::config::route::v3::RouteConfiguration>(routes_json);
     for (const auto& [subset, ip] : std::map<std::string, std::string>{{"v1", "127.0.0.11"}, {"v2", "127.0.0.12"}, {"v3", "127.0.0.13"}}) {
       const std::string name = "outbound|9080|" + subset + "|reviews.default.svc.cluster.local";
-      state->clusters[name] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(name));
-      state->endpoints[name] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(name, {{ip, ports_[subset]}}));
+      state->clusters[name] = ResourceFromJson<envoy::config::cluster::v3::Cluster>(Cluster(name));
+      state->endpoints[name] = ResourceFromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(name, {{ip, ports_[subset]}}));
     }
     const std::string big = "outbound|9080|big|reviews.default.svc.cluster.local";
-    state->clusters[big] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(big));
-    state->endpoints[big] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(big, {{"127.0.0.14", big_port_}}));
+    state->clusters[big] = ResourceFromJson<envoy::config::cluster::v3::Cluster>(Cluster(big));
+    state->endpoints[big] = ResourceFromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(big, {{"127.0.0.14", big_port_}}));
     // A cluster whose endpoint refuses connections, and one that never answers.
     const std::string dead = "outbound|9080|dead|reviews.default.svc.cluster.local";
-    state->clusters[dead] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(dead));
-    state->endpoints[dead] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(dead, {{"127.0.0.1", 1}}));
+    state->clusters[dead] = ResourceFromJson<envoy::config::cluster::v3::Cluster>(Cluster(dead));
+    state->endpoints[dead] = ResourceFromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(dead, {{"127.0.0.1", 1}}));
     // Half dead: one endpoint refuses, the other is v1.
     const std::string half = "outbound|9080|half|reviews.default.svc.cluster.local";
     // RANDOM, so that a retry without previous_hosts would often pick the dead one again.
-    state->clusters[half] = FromJson<envoy::config::cluster::v3::Cluster>(
+    state->clusters[half] = ResourceFromJson<envoy::config::cluster::v3::Cluster>(
         R"({"name":")" + half + R"(","type":"EDS","edsClusterConfig":{"edsConfig":{"ads":{}}},"connectTimeout":"1s","lbPolicy":"RANDOM"})");
-    state->endpoints[half] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(
+    state->endpoints[half] = ResourceFromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(
         Assignment(half, {{"127.0.0.1", 1}, {"127.0.0.11", ports_["v1"]}}));
     const std::string silent = "outbound|9080|silent|reviews.default.svc.cluster.local";
-    state->clusters[silent] = FromJson<envoy::config::cluster::v3::Cluster>(Cluster(silent));
-    state->endpoints[silent] = FromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(silent, {{"127.0.0.1", silent_port_}}));
+    state->clusters[silent] = ResourceFromJson<envoy::config::cluster::v3::Cluster>(Cluster(silent));
+    state->endpoints[silent] = ResourceFromJson<envoy::config::endpoint::v3::ClusterLoadAssignment>(Assignment(silent, {{"127.0.0.1", silent_port_}}));
     state->generation = ++generation_;
     std::vector<std::string> errors;
     auto snapshot = BuildSnapshot(state, last_.get(), &errors);

@@ -3,6 +3,7 @@
 #include "cmesh/xds_client/ads_session.h"
 
 #include <gmock/gmock.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include "responses.h"
@@ -130,7 +131,7 @@ TEST_F(AdsSessionTest, FirstStateWaitsForEveryTypeAndReferencedName) {
   EXPECT_TRUE(state->complete());
   EXPECT_EQ(state->clusters.size(), 1u);
   ASSERT_TRUE(state->endpoints.contains("a"));
-  EXPECT_EQ(state->endpoints.at("a")->endpoints(0).lb_endpoints(0).endpoint().address().socket_address().address(),
+  EXPECT_EQ(state->endpoints.at("a").Decode().endpoints(0).lb_endpoints(0).endpoint().address().socket_address().address(),
             "10.0.0.1");
   EXPECT_TRUE(state->listeners.contains("la"));
   EXPECT_TRUE(state->routes.contains("ra"));
@@ -139,6 +140,45 @@ TEST_F(AdsSessionTest, FirstStateWaitsForEveryTypeAndReferencedName) {
   EXPECT_EQ(state->version(XdsType::kListener), "l1");
   EXPECT_EQ(state->version(XdsType::kRoute), "r1");
   EXPECT_EQ(session.delivered(), state);
+}
+
+TEST_F(AdsSessionTest, TheStateKeepsTheBytesReceivedAndDecodesThemToWhatWasSent) {
+  auto cluster = xt::EdsCluster("a");
+  auto assignment = xt::Assignment("a", {"10.0.0.1"});
+  auto listener = xt::Listener("la", "ra");
+  auto route = xt::Route("ra", "a");
+  session.StartStream();
+  Accept(Response(std::string(kCds), "c1", "n1", cluster));
+  Accept(Response(std::string(kEds), "e1", "n2", assignment));
+  Accept(Response(std::string(kLds), "l1", "n3", listener));
+  XdsStatePtr state = Accept(Response(std::string(kRds), "r1", "n4", route)).config;
+  ASSERT_NE(state, nullptr);
+  // No decoded copy is held: each resource is its bytes as received, decoded on demand (for
+  // the snapshot builder and /config_dump).
+  EXPECT_EQ(state->clusters.at("a").bytes(), cluster.SerializeAsString());
+  EXPECT_EQ(state->routes.at("ra").bytes(), route.SerializeAsString());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(state->clusters.at("a").Decode(), cluster));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(state->endpoints.at("a").Decode(), assignment));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(state->listeners.at("la").Decode(), listener));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(state->routes.at("ra").Decode(), route));
+  EXPECT_EQ(XdsState::EdsServiceName("a", state->clusters.at("a")), "a");
+
+  // The same bytes again under a new version: the same record. New bytes: a new one.
+  auto moved = xt::Assignment("a", {"10.0.0.2"});
+  XdsStatePtr same = Accept(Response(std::string(kEds), "e2", "n5", assignment)).config;
+  ASSERT_NE(same, nullptr);  // the version changed
+  EXPECT_EQ(same->endpoints.at("a"), state->endpoints.at("a"));
+  XdsStatePtr changed = Accept(Response(std::string(kEds), "e3", "n6", moved)).config;
+  ASSERT_NE(changed, nullptr);
+  EXPECT_FALSE(changed->endpoints.at("a") == state->endpoints.at("a"));
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(changed->endpoints.at("a").Decode(), moved));
+  EXPECT_EQ(changed->clusters.at("a"), state->clusters.at("a"));
+  // Delivered states are immutable: the change went into a copy of the endpoints map...
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(state->endpoints.at("a").Decode(), assignment));
+  // ...while the maps of the types that did not change are shared, not copied.
+  EXPECT_EQ(&*changed->clusters.begin(), &*state->clusters.begin());
+  EXPECT_EQ(&*changed->routes.begin(), &*state->routes.begin());
+  EXPECT_NE(&*changed->endpoints.begin(), &*state->endpoints.begin());
 }
 
 TEST_F(AdsSessionTest, ChangeIsHeldUntilTheNamesItAddsArrive) {

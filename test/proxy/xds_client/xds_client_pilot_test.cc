@@ -65,7 +65,8 @@ std::vector<std::string> EndpointIps(const XdsState& state, const std::string& c
   std::vector<std::string> ips;
   auto it = state.endpoints.find(cluster);
   if (it == state.endpoints.end()) return ips;
-  for (const auto& locality : it->second->endpoints()) {
+  const auto assignment = it->second.Decode();
+  for (const auto& locality : assignment.endpoints()) {
     for (const auto& endpoint : locality.lb_endpoints()) {
       ips.push_back(endpoint.endpoint().address().socket_address().address());
     }

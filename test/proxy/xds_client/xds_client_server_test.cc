@@ -61,11 +61,10 @@ std::vector<std::string> Holes(const XdsState& state) {
 // The address of the single endpoint of an assignment.
 std::string EndpointIp(const XdsState& state, const std::string& cluster) {
   auto it = state.endpoints.find(cluster);
-  if (it == state.endpoints.end() || it->second->endpoints_size() == 0 ||
-      it->second->endpoints(0).lb_endpoints_size() == 0) {
-    return "";
-  }
-  return it->second->endpoints(0).lb_endpoints(0).endpoint().address().socket_address().address();
+  if (it == state.endpoints.end()) return "";
+  const auto assignment = it->second.Decode();
+  if (assignment.endpoints_size() == 0 || assignment.endpoints(0).lb_endpoints_size() == 0) return "";
+  return assignment.endpoints(0).lb_endpoints(0).endpoint().address().socket_address().address();
 }
 
 // Refuses routes that send traffic to the cluster "poison".
@@ -237,9 +236,9 @@ TEST_F(XdsClientServerTest, RefusedRouteIsNackedThePreviousStateKeptAndTheNextGo
   // What the proxy serves: no state routes a to poison; the route config it has for a is the good one.
   XdsStatePtr current = client->Current();
   ASSERT_NE(current, nullptr);
-  EXPECT_EQ(current->routes.at("a-route")->virtual_hosts(0).routes(0).route().cluster(), "a");
+  EXPECT_EQ(current->routes.at("a-route").Decode().virtual_hosts(0).routes(0).route().cluster(), "a");
   for (const XdsStatePtr& state : Delivered()) {
-    EXPECT_EQ(state->routes.at("a-route")->virtual_hosts(0).routes(0).route().cluster(), "a");
+    EXPECT_EQ(state->routes.at("a-route").Decode().virtual_hosts(0).routes(0).route().cluster(), "a");
   }
   XdsClientStatus status = client->Status();
   EXPECT_EQ(status.nacks, 1u);
@@ -262,7 +261,7 @@ TEST_F(XdsClientServerTest, RefusedRouteIsNackedThePreviousStateKeptAndTheNextGo
   xds::SnapshotPtr fixed = last_published;
   XdsStatePtr state = AwaitState([&](const XdsState& s) { return HasVersions(s, *fixed); });
   ASSERT_NE(state, nullptr);
-  EXPECT_EQ(state->routes.at("a-route")->virtual_hosts(0).routes(0).route().cluster(), "b");
+  EXPECT_EQ(state->routes.at("a-route").Decode().virtual_hosts(0).routes(0).route().cluster(), "b");
   EXPECT_THAT(Keys(state->clusters), ElementsAre("a", "b"));
   ASSERT_TRUE(server->AwaitAcked(*fixed).has_value());
 }

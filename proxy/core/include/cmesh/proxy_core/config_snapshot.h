@@ -19,7 +19,9 @@
 namespace cmesh::proxy_core {
 
 struct ConfigSnapshot {
-  xds_client::XdsStatePtr source;  // keeps the protos alive (views into them)
+  // The state it was built from: the next build compares its resources with this one's to reuse
+  // what did not change.
+  xds_client::XdsStatePtr source;
   std::map<std::string, std::shared_ptr<const router::RouteTable>, std::less<>> routes;
   std::map<std::string, std::shared_ptr<const upstream::ClusterInfo>, std::less<>> clusters;
   // The RouteConfiguration an HTTP connection to ADDRESS:PORT uses, from the listeners whose
@@ -37,7 +39,8 @@ struct ConfigSnapshot {
 using ConfigSnapshotPtr = std::shared_ptr<const ConfigSnapshot>;
 
 // Builds the snapshot for `state`, reusing the compiled route tables and clusters of `previous`
-// whose protos are the same objects (the xDS client keeps unchanged resources as they were).
+// whose resources are the same objects (the xDS client keeps unchanged resources as they were);
+// only the others are decoded.
 // Resources that cannot be compiled are reported in *errors (as "RDS name: why") and left out;
 // the xDS client's validator refuses them first, so this only happens on the client's
 // deliberate gaps.

@@ -4,6 +4,8 @@
 // route name; thread-safe.
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,8 +24,17 @@ class RouteTableCache {
                                                 std::string* error);
 
  private:
+  // What tells one configuration's content from another's: the length and two independent
+  // 64-bit hashes of its deterministic serialisation. Keeping the serialisation itself cost as
+  // much memory as the configuration's wire size (about 2 MB for 1,000 services).
+  struct Fingerprint {
+    std::size_t size = 0;
+    std::uint64_t fnv = 0;
+    std::uint64_t murmur = 0;
+    bool operator==(const Fingerprint&) const = default;
+  };
   struct Entry {
-    std::string content;  // deterministic serialisation of the configuration
+    Fingerprint content;
     std::shared_ptr<const router::RouteTable> table;
     std::string error;
   };

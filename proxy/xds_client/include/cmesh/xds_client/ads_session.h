@@ -92,18 +92,17 @@ class AdsSession {
   const XdsStatePtr& delivered() const { return delivered_; }
 
  private:
-  struct Stored {
-    std::shared_ptr<const google::protobuf::Message> proto;
-    std::uint64_t hash = 0;  // of the serialised bytes: an unchanged resource keeps its object
-  };
+  // The resource as XdsState holds it; an unchanged resource keeps its record (same hash).
+  using Stored = std::shared_ptr<const ResourceRecord>;
   struct Decoded {
     std::string name;
     Stored stored;
   };
   struct TypeState {
-    std::map<std::string, Stored, std::less<>> resources;
-    std::set<std::string, std::less<>> names;                  // EDS/RDS subscription
-    std::map<std::string, TimePoint, std::less<>> wanted_since;  // per name in `names`
+    std::set<std::string, std::less<>> names;  // EDS/RDS subscription
+    // Since when each name of `names` without a resource has been waited for (a name that
+    // arrived is not waited for any more: subscribed resources never leave but with their name).
+    std::map<std::string, TimePoint, std::less<>> wanted_since;
     bool answered = false;  // a response of this type was accepted at least once
     // Per stream.
     bool requested = false;
@@ -114,6 +113,11 @@ class AdsSession {
   // Decodes and validates; the error messages, empty when all is well.
   std::vector<std::string> Decode(XdsType type, const envoy::service::discovery::v3::DiscoveryResponse& response,
                                   std::vector<Decoded>* out) const;
+  // Calls f with the accepted map of `type` (the same f for every type's map).
+  template <typename State, typename F>
+  static decltype(auto) ForType(State& state, XdsType type, F&& f);
+  bool Has(XdsType type, std::string_view name) const;
+  std::size_t Count(XdsType type) const;
   // Applies an accepted response; true when the held resources changed.
   bool Accept(XdsType type, std::vector<Decoded> decoded);
   // Sets the EDS/RDS names; a request when the subscription changed on a stream that needs it.
@@ -130,6 +134,9 @@ class AdsSession {
   DefaultResourceValidator default_validator_;
   const ResourceValidator& validator_;
   std::array<TypeState, kXdsTypeCount> types_;
+  // The accepted resources; its maps are shared with the states delivered (copy-on-write), and
+  // its versions, missing and generation are unused.
+  XdsState accepted_;
   bool node_sent_ = false;
   bool dirty_ = false;  // accepted state changed since the last delivery
   XdsStatePtr delivered_;
@@ -137,8 +144,5 @@ class AdsSession {
   std::optional<NackRecord> last_nack_;
   std::uint64_t ignored_responses_ = 0;
 };
-
-// 64-bit FNV-1a, for telling changed resources from unchanged ones.
-std::uint64_t HashBytes(std::string_view bytes);
 
 }  // namespace cmesh::xds_client
