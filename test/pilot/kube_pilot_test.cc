@@ -8,6 +8,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -191,18 +192,39 @@ std::vector<std::string> RouteTargets(const json& dump, const std::string& vhost
   return out;
 }
 
-TEST(KubePilotTest, ConfigDumpShowsWhatTheApiHolds) {
-  CMESH_REQUIRE_KUBE();
-  ASSERT_EQ(InstallCrds(), "");
-  KubeNamespace ns;
-  ASSERT_EQ(ns.error(), "");
-  ASSERT_EQ(CreateBookinfoReviews(ns.name()), "");
+// The names of the reviews service's clusters in namespace `ns`.
+struct ReviewsNames {
+  explicit ReviewsNames(const std::string& ns)
+      : host("reviews." + ns + ".svc.cluster.local"), v1("outbound|9080|v1|" + host), v2("outbound|9080|v2|" + host) {}
+  std::string host, v1, v2;
+};
 
-  Pilot pilot(KubeconfigPath(), ns.name());
+// Tests on the shared instance: each gets its own namespace holding the reviews service, its v1
+// and v2 pods, their EndpointSlice and the rules (CreateBookinfoReviews).
+class KubePilotTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CMESH_REQUIRE_KUBE();
+    ASSERT_EQ(InstallCrds(), "");
+    namespace_ = std::make_unique<KubeNamespace>();
+    ASSERT_EQ(namespace_->error(), "");
+    names_ = std::make_unique<ReviewsNames>(ns());
+    ASSERT_EQ(CreateBookinfoReviews(ns()), "");
+  }
+  const std::string& ns() const { return namespace_->name(); }
+  const ReviewsNames& names() const { return *names_; }
+
+ private:
+  std::unique_ptr<KubeNamespace> namespace_;
+  std::unique_ptr<ReviewsNames> names_;
+};
+
+TEST_F(KubePilotTest, ConfigDumpShowsWhatTheApiHolds) {
+
+  Pilot pilot(KubeconfigPath(), ns());
   ASSERT_TRUE(pilot.Ready()) << pilot.Log();
-  const std::string host = "reviews." + ns.name() + ".svc.cluster.local";
-  const std::string v1 = "outbound|9080|v1|" + host, v2 = "outbound|9080|v2|" + host;
-  json dump = pilot.Dump(ProxyId(ns.name()));
+  const auto& [host, v1, v2] = names();
+  json dump = pilot.Dump(ProxyId(ns()));
   ASSERT_TRUE(dump.is_object()) << pilot.Log();
   EXPECT_THAT(Names(dump, "clusters"), ::testing::IsSupersetOf({"outbound|9080||" + host, v1, v2}));
   EXPECT_EQ(RouteTargets(dump, host + ":9080"), (std::vector<std::string>{"jason:" + v2, v1}));
@@ -211,38 +233,32 @@ TEST(KubePilotTest, ConfigDumpShowsWhatTheApiHolds) {
 
   // The leader (the only replica) reports both objects valid in their status.
   ASSERT_TRUE(Eventually([&] {
-    auto object = json::parse(KubectlOut({"-n", ns.name(), "get", "virtualservice", "reviews", "-o", "json"}),
+    auto object = json::parse(KubectlOut({"-n", ns(), "get", "virtualservice", "reviews", "-o", "json"}),
                               nullptr, false);
     return object.is_object() && object.contains("status") && object["status"].contains("conditions");
   })) << pilot.Log();
-  auto vs = json::parse(KubectlOut({"-n", ns.name(), "get", "virtualservice", "reviews", "-o", "json"}));
+  auto vs = json::parse(KubectlOut({"-n", ns(), "get", "virtualservice", "reviews", "-o", "json"}));
   EXPECT_FALSE(vs["status"].contains("validationMessages") && !vs["status"]["validationMessages"].empty())
       << vs["status"].dump();
 }
 
-TEST(KubePilotTest, ChangesAndDeletionsFollowAndAnInvalidObjectIsSkippedWithItsStatus) {
-  CMESH_REQUIRE_KUBE();
-  ASSERT_EQ(InstallCrds(), "");
-  KubeNamespace ns;
-  ASSERT_EQ(ns.error(), "");
-  ASSERT_EQ(CreateBookinfoReviews(ns.name()), "");
-  Pilot pilot(KubeconfigPath(), ns.name());
+TEST_F(KubePilotTest, ChangesAndDeletionsFollowAndAnInvalidObjectIsSkippedWithItsStatus) {
+  Pilot pilot(KubeconfigPath(), ns());
   ASSERT_TRUE(pilot.Ready()) << pilot.Log();
-  const std::string host = "reviews." + ns.name() + ".svc.cluster.local";
-  const std::string v1 = "outbound|9080|v1|" + host, v2 = "outbound|9080|v2|" + host;
-  const std::string proxy = ProxyId(ns.name());
+  const auto& [host, v1, v2] = names();
+  const std::string proxy = ProxyId(ns());
 
   // A VirtualService written as v1alpha3 is read through the storage version like any other.
   std::string all_v2 = "apiVersion: networking.istio.io/v1alpha3\nkind: VirtualService\nmetadata:\n  name: reviews\n"
-                       "  namespace: " + ns.name() + "\nspec:\n  hosts:\n  - reviews\n  http:\n  - route:\n"
+                       "  namespace: " + ns() + "\nspec:\n  hosts:\n  - reviews\n  http:\n  - route:\n"
                        "    - destination:\n        host: reviews\n        subset: v2\n";
   ASSERT_EQ(Apply(all_v2), "");
   EXPECT_TRUE(Eventually([&] { return RouteTargets(pilot.Dump(proxy), host + ":9080") == std::vector<std::string>{v2}; }))
       << pilot.Dump(proxy).dump();
 
   // A new pod and its endpoint; then the v1 pod's deletion takes its endpoint away.
-  ASSERT_EQ(MakePod(ns.name(), "reviews-v1-b", "reviews", "v1", "10.10.0.13"), "");
-  ASSERT_EQ(Apply(EndpointSlice(ns.name(), "reviews",
+  ASSERT_EQ(MakePod(ns(), "reviews-v1-b", "reviews", "v1", "10.10.0.13"), "");
+  ASSERT_EQ(Apply(EndpointSlice(ns(), "reviews",
                                 {{"reviews-v1-a", "10.10.0.11"}, {"reviews-v2-a", "10.10.0.12"}, {"reviews-v1-b", "10.10.0.13"}})),
             "");
   EXPECT_TRUE(Eventually([&] {
@@ -252,18 +268,18 @@ TEST(KubePilotTest, ChangesAndDeletionsFollowAndAnInvalidObjectIsSkippedWithItsS
   }));
   // Without a kubelet a graceful deletion never completes: the pod is removed at once, as a
   // kubelet would after the grace period.
-  ASSERT_EQ(Kubectl({"-n", ns.name(), "delete", "pod", "reviews-v1-a", "--grace-period=0", "--force"}), "");
+  ASSERT_EQ(Kubectl({"-n", ns(), "delete", "pod", "reviews-v1-a", "--grace-period=0", "--force"}), "");
   EXPECT_TRUE(Eventually([&] { return Endpoints(pilot.Dump(proxy), v1) == std::vector<std::string>{"10.10.0.13:9080"}; }));
 
   // An object the schema accepts but the mesh cannot serve (an invalid RE2 regex): skipped, with
   // its status naming the field; the valid one keeps being served.
   std::string bad = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: ratings-bad\n"
-                    "  namespace: " + ns.name() + "\nspec:\n  hosts:\n  - ratings\n  http:\n  - match:\n    - uri:\n"
+                    "  namespace: " + ns() + "\nspec:\n  hosts:\n  - ratings\n  http:\n  - match:\n    - uri:\n"
                     "        regex: \"(unclosed\"\n    route:\n    - destination:\n        host: ratings\n";
   ASSERT_EQ(Apply(bad), "");
   json status;
   ASSERT_TRUE(Eventually([&] {
-    auto object = json::parse(KubectlOut({"-n", ns.name(), "get", "vs", "ratings-bad", "-o", "json"}), nullptr, false);
+    auto object = json::parse(KubectlOut({"-n", ns(), "get", "vs", "ratings-bad", "-o", "json"}), nullptr, false);
     if (!object.is_object() || !object.contains("status")) return false;
     status = object["status"];
     return status.contains("validationMessages") && !status["validationMessages"].empty();
@@ -273,8 +289,8 @@ TEST(KubePilotTest, ChangesAndDeletionsFollowAndAnInvalidObjectIsSkippedWithItsS
   EXPECT_EQ(RouteTargets(pilot.Dump(proxy), host + ":9080"), std::vector<std::string>{v2});
 
   // Deleting the rules: the subset clusters go, the default route comes back.
-  ASSERT_EQ(Kubectl({"-n", ns.name(), "delete", "virtualservice", "reviews"}), "");
-  ASSERT_EQ(Kubectl({"-n", ns.name(), "delete", "destinationrule", "reviews"}), "");
+  ASSERT_EQ(Kubectl({"-n", ns(), "delete", "virtualservice", "reviews"}), "");
+  ASSERT_EQ(Kubectl({"-n", ns(), "delete", "destinationrule", "reviews"}), "");
   EXPECT_TRUE(Eventually([&] {
     auto names = Names(pilot.Dump(proxy), "clusters");
     return std::find(names.begin(), names.end(), v1) == names.end() &&
@@ -282,23 +298,18 @@ TEST(KubePilotTest, ChangesAndDeletionsFollowAndAnInvalidObjectIsSkippedWithItsS
   })) << pilot.Dump(proxy).dump();
 }
 
-TEST(KubePilotTest, AConfigDirectoryAndTheApiAreServedTogether) {
-  CMESH_REQUIRE_KUBE();
-  ASSERT_EQ(InstallCrds(), "");
-  KubeNamespace ns;
-  ASSERT_EQ(ns.error(), "");
-  ASSERT_EQ(CreateBookinfoReviews(ns.name()), "");
+TEST_F(KubePilotTest, AConfigDirectoryAndTheApiAreServedTogether) {
   // The API has the service, its pods and the DestinationRule (its VirtualService is deleted);
   // the directory holds a VirtualService that routes everything to v2.
-  ASSERT_EQ(Kubectl({"-n", ns.name(), "delete", "virtualservice", "reviews"}), "");
+  ASSERT_EQ(Kubectl({"-n", ns(), "delete", "virtualservice", "reviews"}), "");
   TempDir dir;
   dir.Write("vs.yaml", "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata:\n  name: reviews-file\n"
-                       "  namespace: " + ns.name() + "\nspec:\n  hosts:\n  - reviews\n  http:\n  - route:\n"
+                       "  namespace: " + ns() + "\nspec:\n  hosts:\n  - reviews\n  http:\n  - route:\n"
                        "    - destination:\n        host: reviews\n        subset: v2\n");
-  Pilot pilot(KubeconfigPath(), ns.name(), "pilot", {"--config-dir", dir.path()});
+  Pilot pilot(KubeconfigPath(), ns(), "pilot", {"--config-dir", dir.path()});
   ASSERT_TRUE(pilot.Ready()) << pilot.Log();
-  const std::string host = "reviews." + ns.name() + ".svc.cluster.local";
-  json dump = pilot.Dump(ProxyId(ns.name()));
+  const std::string& host = names().host;
+  json dump = pilot.Dump(ProxyId(ns()));
   // The route from the file, the subset cluster from the API's DestinationRule, its endpoint
   // from the API's pods.
   EXPECT_EQ(RouteTargets(dump, host + ":9080"), std::vector<std::string>{"outbound|9080|v2|" + host}) << pilot.Log();
@@ -306,10 +317,10 @@ TEST(KubePilotTest, AConfigDirectoryAndTheApiAreServedTogether) {
   // Removing the file's object falls back to the default route; the API's objects stay.
   std::filesystem::remove(dir.Path("vs.yaml"));
   EXPECT_TRUE(Eventually([&] {
-    return RouteTargets(pilot.Dump(ProxyId(ns.name())), host + ":9080") ==
+    return RouteTargets(pilot.Dump(ProxyId(ns())), host + ":9080") ==
            std::vector<std::string>{"outbound|9080||" + host};
   })) << pilot.Log();
-  EXPECT_EQ(Endpoints(pilot.Dump(ProxyId(ns.name())), "outbound|9080|v2|" + host),
+  EXPECT_EQ(Endpoints(pilot.Dump(ProxyId(ns())), "outbound|9080|v2|" + host),
             std::vector<std::string>{"10.10.0.12:9080"});
 }
 
@@ -403,7 +414,7 @@ std::vector<std::string> Duplicates(std::vector<std::string> names) {
   return out;
 }
 
-TEST(KubePilotTest, SurvivesAnApiserverRestartAndACompactedWatch) {
+TEST(KubePilotPrivateClusterTest, SurvivesAnApiserverRestartAndACompactedWatch) {
   CMESH_REQUIRE_KUBE();  // the binaries are built by the fixture
   PrivateCluster cluster;
   ASSERT_EQ(cluster.error(), "");
@@ -413,8 +424,7 @@ TEST(KubePilotTest, SurvivesAnApiserverRestartAndACompactedWatch) {
   ASSERT_EQ(CreateBookinfoReviews(ns), "");
   Pilot pilot(cluster.kubeconfig(), ns);
   ASSERT_TRUE(pilot.Ready()) << pilot.Log();
-  const std::string host = "reviews." + ns + ".svc.cluster.local";
-  const std::string v1 = "outbound|9080|v1|" + host, v2 = "outbound|9080|v2|" + host;
+  const auto [host, v1, v2] = ReviewsNames(ns);
   const std::string proxy = ProxyId(ns);
   ASSERT_EQ(RouteTargets(pilot.Dump(proxy), host + ":9080"), (std::vector<std::string>{"jason:" + v2, v1}));
 
@@ -503,43 +513,38 @@ bool HasValidationMessages(const std::string& ns, const std::string& name) {
          !object["status"]["validationMessages"].empty();
 }
 
-TEST(KubePilotTest, TwoReplicasServeAndOneLeaderWritesStatusThenHandsOver) {
-  CMESH_REQUIRE_KUBE();
-  ASSERT_EQ(InstallCrds(), "");
-  KubeNamespace ns;
-  ASSERT_EQ(ns.error(), "");
-  ASSERT_EQ(CreateBookinfoReviews(ns.name()), "");
-  auto a = std::make_unique<Pilot>(KubeconfigPath(), ns.name(), "pilot-a");
-  auto b = std::make_unique<Pilot>(KubeconfigPath(), ns.name(), "pilot-b");
+TEST_F(KubePilotTest, TwoReplicasServeAndOneLeaderWritesStatusThenHandsOver) {
+  auto a = std::make_unique<Pilot>(KubeconfigPath(), ns(), "pilot-a");
+  auto b = std::make_unique<Pilot>(KubeconfigPath(), ns(), "pilot-b");
   ASSERT_TRUE(a->Ready()) << a->Log();
   ASSERT_TRUE(b->Ready()) << b->Log();
   // Both serve.
-  const std::string host = "reviews." + ns.name() + ".svc.cluster.local";
-  EXPECT_EQ(RouteTargets(a->Dump(ProxyId(ns.name())), host + ":9080").size(), 2u);
-  EXPECT_EQ(RouteTargets(b->Dump(ProxyId(ns.name())), host + ":9080").size(), 2u);
+  const std::string& host = names().host;
+  EXPECT_EQ(RouteTargets(a->Dump(ProxyId(ns())), host + ":9080").size(), 2u);
+  EXPECT_EQ(RouteTargets(b->Dump(ProxyId(ns())), host + ":9080").size(), 2u);
 
   std::string holder;
-  ASSERT_TRUE(Eventually([&] { return !(holder = LeaseHolder(ns.name())).empty(); }));
+  ASSERT_TRUE(Eventually([&] { return !(holder = LeaseHolder(ns())).empty(); }));
   const bool a_leads = holder.rfind("pilot-a", 0) == 0;
   ASSERT_TRUE(a_leads || holder.rfind("pilot-b", 0) == 0) << holder;
   std::unique_ptr<Pilot>& leader = a_leads ? a : b;
   std::unique_ptr<Pilot>& follower = a_leads ? b : a;
 
-  ASSERT_EQ(Apply(InvalidVirtualService(ns.name(), "bad-one")), "");
-  ASSERT_TRUE(Eventually([&] { return HasValidationMessages(ns.name(), "bad-one"); })) << leader->Log();
-  EXPECT_THAT(leader->Log(), HasSubstr("status: wrote VirtualService/" + ns.name() + "/bad-one"));
+  ASSERT_EQ(Apply(InvalidVirtualService(ns(), "bad-one")), "");
+  ASSERT_TRUE(Eventually([&] { return HasValidationMessages(ns(), "bad-one"); })) << leader->Log();
+  EXPECT_THAT(leader->Log(), HasSubstr("status: wrote VirtualService/" + ns() + "/bad-one"));
   EXPECT_THAT(follower->Log(), ::testing::Not(HasSubstr("status: wrote")));
 
   // The leader dies without releasing the Lease: the follower takes over once it expires (15 s).
   ASSERT_EQ(leader->process->SignalAndWait(SIGKILL, 10s), std::nullopt);  // killed: no exit code
-  ASSERT_TRUE(Eventually([&] { return LeaseHolder(ns.name()).rfind(a_leads ? "pilot-b" : "pilot-a", 0) == 0; }, 40s))
+  ASSERT_TRUE(Eventually([&] { return LeaseHolder(ns()).rfind(a_leads ? "pilot-b" : "pilot-a", 0) == 0; }, 40s))
       << follower->Log();
-  ASSERT_EQ(Apply(InvalidVirtualService(ns.name(), "bad-two")), "");
-  ASSERT_TRUE(Eventually([&] { return HasValidationMessages(ns.name(), "bad-two"); })) << follower->Log();
-  EXPECT_THAT(follower->Log(), HasSubstr("status: wrote VirtualService/" + ns.name() + "/bad-two"));
+  ASSERT_EQ(Apply(InvalidVirtualService(ns(), "bad-two")), "");
+  ASSERT_TRUE(Eventually([&] { return HasValidationMessages(ns(), "bad-two"); })) << follower->Log();
+  EXPECT_THAT(follower->Log(), HasSubstr("status: wrote VirtualService/" + ns() + "/bad-two"));
 }
 
-TEST(KubePilotTest, RunsWithExactlyTheChartsRbac) {
+TEST(KubePilotPrivateClusterTest, RunsWithExactlyTheChartsRbac) {
   CMESH_REQUIRE_KUBE();  // the binaries are built by the fixture
   // A private cluster: binding the pilot identity here must not grant it anything in the shared
   // one, whose tests check that it has no rights.
@@ -565,7 +570,7 @@ TEST(KubePilotTest, RunsWithExactlyTheChartsRbac) {
   ASSERT_EQ(rendered.exit_code, 0) << rendered.err;
   ASSERT_EQ(Apply(rendered.out), "");
   ASSERT_TRUE(pilot.Ready(60s)) << pilot.Log();
-  const std::string host = "reviews." + ns + ".svc.cluster.local";
+  const std::string host = ReviewsNames(ns).host;
   EXPECT_EQ(RouteTargets(pilot.Dump(ProxyId(ns)), host + ":9080").size(), 2u);
   ASSERT_EQ(Apply(InvalidVirtualService(ns, "bad-rbac")), "");
   EXPECT_TRUE(Eventually([&] { return HasValidationMessages(ns, "bad-rbac"); }, 40s)) << pilot.Log();
