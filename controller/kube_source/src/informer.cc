@@ -1,6 +1,5 @@
 #include "cmesh/kube_source/informer.h"
 
-#include <algorithm>
 #include <random>
 #include <utility>
 
@@ -12,9 +11,17 @@ Informer::Informer(kube::KubeClient& client, kube::ResourceKind kind, Transform 
       kind_(std::move(kind)),
       transform_(std::move(transform)),
       handler_(std::move(handler)),
-      options_(std::move(options)) {}
+      options_(std::move(options)),
+      backoff_(Policy(options_), std::random_device{}()) {}
 
 Informer::~Informer() { Stop(); }
+
+kube::BackoffPolicy Informer::Policy(const InformerOptions& options) {
+  kube::BackoffPolicy policy;
+  policy.initial = options.backoff_base;
+  policy.max = options.backoff_max;
+  return policy;
+}
 
 void Informer::AddIndex(const std::string& name, IndexFunction function) {
   index_functions_[name] = std::move(function);
@@ -158,7 +165,7 @@ bool Informer::ListAndDiff(bool after_gone) {
       changes.push_back({key, std::nullopt});
     }
     resource_version_ = list.value->resource_version;
-    failures_ = 0;
+    ResetBackoffLocked();
   }
   // The first list is reported even when empty: it is what marks the informer synced.
   if (!synced_ || !changes.empty()) Report(changes);
@@ -181,18 +188,14 @@ void Informer::Fail(const std::string& what, const kube::KubeError& error) {
   }
 }
 
+void Informer::ResetBackoffLocked() { backoff_ = kube::Backoff(Policy(options_), std::random_device{}()); }
+
 bool Informer::Backoff() {
-  int failures;
+  std::chrono::milliseconds wait;
   {
     std::lock_guard lock(mutex_);
-    failures = ++failures_;
+    wait = backoff_.Next();
   }
-  // Equal jitter: half the exponential delay, plus a random part of the other half.
-  auto delay = options_.backoff_base * (1LL << std::min(failures - 1, 16));
-  delay = std::min<std::chrono::milliseconds>(delay, options_.backoff_max);
-  thread_local std::mt19937_64 random(std::random_device{}());
-  std::uniform_int_distribution<long long> jitter(0, std::max<long long>(delay.count() / 2, 0));
-  auto wait = std::chrono::milliseconds(delay.count() / 2 + jitter(random));
   std::unique_lock lock(stop_mutex_);
   return !stop_cv_.wait_for(lock, wait, [this] { return stopping_.load(); });
 }
@@ -225,7 +228,7 @@ void Informer::Run() {
           {
             std::lock_guard lock(mutex_);
             ++stats_.events;
-            failures_ = 0;
+            if (backoff_.delays_given() > 0) ResetBackoffLocked();
             const auto& meta = event.object.contains("metadata") ? event.object["metadata"] : nlohmann::json();
             if (meta.is_object()) {
               std::string version = meta.value("resourceVersion", "");

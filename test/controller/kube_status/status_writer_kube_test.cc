@@ -5,8 +5,7 @@
 
 #include <memory>
 
-#include "cmesh/kube/kube_config.h"
-#include "cmesh/kube/rest_kube_client.h"
+#include "admin_client.h"
 #include "cmesh/kube_status/status_writer.h"
 #include "kube_env.h"
 
@@ -16,20 +15,6 @@ namespace {
 using nlohmann::json;
 
 const kube::ResourceKind kVirtualServices{"networking.istio.io", "v1", "virtualservices", "VirtualService", true};
-
-std::unique_ptr<kube::KubeClient> AdminClient() {
-  auto config = kube::LoadKubeconfig(testing::KubeconfigPath());
-  if (!config.ok()) {
-    ADD_FAILURE() << config.error.message;
-    return nullptr;
-  }
-  auto client = kube::RestKubeClient::Create(*config.value);
-  if (!client.ok()) {
-    ADD_FAILURE() << client.error.message;
-    return nullptr;
-  }
-  return std::move(*client.value);
-}
 
 model::Diagnostic TimeoutError(const std::string& ns) {
   model::Diagnostic diagnostic;
@@ -55,7 +40,7 @@ class StatusWriterKubeTest : public ::testing::Test {
     ASSERT_EQ(testing::InstallCrds(), "");
     ns_ = std::make_unique<testing::KubeNamespace>();
     ASSERT_EQ(ns_->error(), "");
-    client_ = AdminClient();
+    client_ = testing::AdminKubeClient();
     ASSERT_TRUE(client_);
     // Applied in v1alpha3, as users of older Istio releases still write it; read back as the
     // server returns it.

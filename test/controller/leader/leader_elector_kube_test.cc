@@ -12,8 +12,7 @@
 #include <memory>
 #include <thread>
 
-#include "cmesh/kube/kube_config.h"
-#include "cmesh/kube/rest_kube_client.h"
+#include "admin_client.h"
 #include "cmesh/leader/identity.h"
 #include "cmesh/leader/leader_elector.h"
 #include "kube_env.h"
@@ -24,23 +23,10 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::unique_ptr<kube::KubeClient> AdminClient() {
-  auto config = kube::LoadKubeconfig(testing::KubeconfigPath());
-  if (!config.ok()) {
-    ADD_FAILURE() << config.error.message;
-    return nullptr;
-  }
-  auto client = kube::RestKubeClient::Create(*config.value);
-  if (!client.ok()) {
-    ADD_FAILURE() << client.error.message;
-    return nullptr;
-  }
-  return std::move(*client.value);
-}
-
 // One replica: its own API client and elector, counting its callbacks.
 struct Replica {
-  Replica(const std::string& ns, const std::string& pod, LeaderElectionConfig config) : client(AdminClient()) {
+  Replica(const std::string& ns, const std::string& pod, LeaderElectionConfig config)
+      : client(testing::AdminKubeClient()) {
     config.lease_namespace = ns;
     config.lease_name = "cmesh-pilot-leader";
     config.identity = MakeLeaderIdentity(pod);

@@ -28,6 +28,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cmesh/kube/backoff.h"
 #include "cmesh/kube/kube_client.h"
 
 namespace cmesh::kube_source {
@@ -105,6 +106,8 @@ class Informer {
   // Sleeps the next backoff delay (interrupted by Stop); returns false when stopping.
   bool Backoff();
   void Fail(const std::string& what, const kube::KubeError& error);
+  static kube::BackoffPolicy Policy(const InformerOptions& options);
+  void ResetBackoffLocked();  // after a success, under mutex_
 
   kube::KubeClient& client_;
   const kube::ResourceKind kind_;
@@ -118,7 +121,7 @@ class Informer {
   std::map<std::string, std::map<std::string, std::set<std::string>>> indexes_;  // index → value → keys
   std::string resource_version_;
   InformerStats stats_;
-  int failures_ = 0;  // consecutive, for the backoff
+  kube::Backoff backoff_;  // restarted after each success, so only consecutive failures grow it
 
   std::atomic<bool> synced_{false};
   std::condition_variable synced_cv_;
