@@ -1,5 +1,5 @@
 # The clang + libFuzzer sub-build (driven by test/fuzz/CMakeLists.txt through ExternalProject): it
-# compiles the model, the compiler and the HTTP/1 codec with sanitizer coverage and links them with the Envoy API
+# compiles the model, the compiler and the HTTP/1 and HTTP/2 codecs with sanitizer coverage and links them with the Envoy API
 # library of the main g++ build (both use libstdc++, so the objects are compatible).
 get_filename_component(api_dir "${CMESH_FUZZ_SUBBUILD_API}" DIRECTORY)
 add_library(cmesh_envoy_api STATIC IMPORTED GLOBAL)
@@ -11,6 +11,7 @@ set(CMESH_EXTRA_FLAGS -fsanitize=fuzzer-no-link,address,undefined -fno-omit-fram
 add_subdirectory(model)
 add_subdirectory(controller/compiler)
 add_subdirectory(proxy/http)
+add_subdirectory(proxy/http2)
 add_executable(fuzz_parse_compile test/fuzz/fuzz_parse_compile.cc)
 target_link_libraries(fuzz_parse_compile PRIVATE cmesh_compiler cmesh_model)
 target_compile_options(fuzz_parse_compile PRIVATE -fsanitize=fuzzer,address,undefined)
@@ -20,3 +21,8 @@ add_executable(fuzz_http1 test/fuzz/fuzz_http1.cc)
 target_link_libraries(fuzz_http1 PRIVATE cmesh_http1)
 target_compile_options(fuzz_http1 PRIVATE -fsanitize=fuzzer,address,undefined)
 target_link_options(fuzz_http1 PRIVATE -fsanitize=fuzzer,address,undefined)
+
+add_executable(fuzz_http2 test/fuzz/fuzz_http2.cc)
+target_link_libraries(fuzz_http2 PRIVATE cmesh_http2)
+target_compile_options(fuzz_http2 PRIVATE -fsanitize=fuzzer,address,undefined)
+target_link_options(fuzz_http2 PRIVATE -fsanitize=fuzzer,address,undefined)
