@@ -43,6 +43,10 @@ std::string Usage() {
          "  --outbound-port N         the outbound listener; connections redirected by iptables are\n"
          "                            routed by their original destination, others as an explicit\n"
          "                            HTTP proxy by their request's authority (default 15001)\n"
+         "  --inbound-address ADDR    address of the inbound listener (default 0.0.0.0)\n"
+         "  --inbound-port N          the inbound listener: connections iptables redirected to the\n"
+         "                            pod's ports, served by the inbound listener's filter chains\n"
+         "                            (default 15006; 0 picks a free port)\n"
          "  --admin-port N            admin on 127.0.0.1 (default 15000; 0 picks one)\n"
          "  --health-port N           /healthz/ready (default 15021)\n"
          "  --stats-port N            /stats/prometheus (default 15090)\n"
@@ -101,6 +105,10 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
       flags.outbound_address = value;
     } else if (name == "--outbound-port") {
       if (!port(&flags.outbound_port)) return std::nullopt;
+    } else if (name == "--inbound-address") {
+      flags.inbound_address = value;
+    } else if (name == "--inbound-port") {
+      if (!port(&flags.inbound_port)) return std::nullopt;
     } else if (name == "--admin-port") {
       if (!port(&flags.admin_port)) return std::nullopt;
     } else if (name == "--health-port") {

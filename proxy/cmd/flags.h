@@ -18,6 +18,8 @@ struct Flags {
   int concurrency = 2;
   std::string outbound_address = "0.0.0.0";
   int outbound_port = 15001;
+  std::string inbound_address = "0.0.0.0";
+  int inbound_port = 15006;
   int admin_port = 15000;   // 127.0.0.1 only
   int health_port = 15021;  // /healthz/ready
   int stats_port = 15090;   // /stats/prometheus

@@ -45,7 +45,8 @@ std::string AccessLogLine(const proxy_core::RequestRecord& r) {
   char time[96];
   std::snprintf(time, sizeof time, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                 tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
-  return std::string("[") + time + "] \"" + r.method + " " + r.path + " HTTP/1." + std::to_string(r.protocol_minor) +
+  const std::string protocol = r.protocol_major == 2 ? "HTTP/2" : "HTTP/1." + std::to_string(r.protocol_minor);
+  return std::string("[") + time + "] \"" + r.method + " " + r.path + " " + protocol +
          "\" " + std::to_string(r.status) + " " + r.flags + " " + std::to_string(r.bytes_received) + " " +
          std::to_string(r.bytes_sent) + " " + std::to_string(r.duration.count() / 1000) + " \"" + r.upstream_host +
          "\" \"" + r.cluster + "\" \"" + r.route + "\" \"" + r.request_id + "\" \"" + r.authority + "\"\n";
@@ -76,15 +77,19 @@ int Run(const Flags& flags) {
 
   metrics::Registry registry;
   auto app = flags.labels.find("app");
-  ProxyMetrics proxy_metrics(registry, {app == flags.labels.end() ? "unknown" : app->second, flags.namespace_name});
+  auto version = flags.labels.find("version");
+  ProxyMetrics proxy_metrics(registry, {app == flags.labels.end() ? "unknown" : app->second, flags.namespace_name,
+                                        version == flags.labels.end() ? "" : version->second});
 
   // Workers: the first binds (port 0 picks one), the others share its port.
   std::random_device seed_source;
   std::vector<std::unique_ptr<proxy_core::Worker>> workers;
   event::Endpoint outbound{flags.outbound_address, static_cast<std::uint16_t>(flags.outbound_port)};
+  event::Endpoint inbound{flags.inbound_address, static_cast<std::uint16_t>(flags.inbound_port)};
   for (int i = 0; i < flags.concurrency; ++i) {
     proxy_core::WorkerOptions options;
     options.listen = {outbound};
+    options.inbound_listen = {inbound};
     options.seed = (static_cast<std::uint64_t>(seed_source()) << 32) ^ seed_source() ^ static_cast<std::uint64_t>(i);
     options.on_request = [&proxy_metrics, access_log_fd](const proxy_core::RequestRecord& record) {
       proxy_metrics.RecordRequest(record);
@@ -94,18 +99,25 @@ int Run(const Flags& flags) {
         [[maybe_unused]] ssize_t n = ::write(access_log_fd, line.data(), line.size());
       }
     };
+    options.on_tcp = [&proxy_metrics](const proxy_core::TcpRecord& record, bool closed) {
+      proxy_metrics.RecordTcp(record, closed);
+    };
     auto worker = std::make_unique<proxy_core::Worker>(std::move(options));
     std::vector<event::Endpoint> bound;
     std::string error;
     if (!worker->Start(&bound, &error)) {
-      Log(LogLevel::kError, "outbound listener: " + error);
+      Log(LogLevel::kError, "listeners: " + error);
       return 1;
     }
-    if (i == 0) outbound = bound.at(0);
+    if (i == 0) {
+      outbound = bound.at(0);
+      inbound = bound.at(1);
+    }
     workers.push_back(std::move(worker));
   }
   Log(LogLevel::kInfo, "outbound listening on " + outbound.ToString() + " with " + std::to_string(flags.concurrency) +
                            " workers");
+  Log(LogLevel::kInfo, "inbound listening on " + inbound.ToString());
 
   AdminState state;
   xds_client::XdsClientOptions xds_options;

@@ -19,6 +19,7 @@ namespace cmesh::proxy {
 struct SourceIdentity {
   std::string workload;   // the app label (else "unknown")
   std::string namespace_name;
+  std::string version;    // the version label, reported as destination_version of inbound requests
 };
 
 class ProxyMetrics {
@@ -27,6 +28,8 @@ class ProxyMetrics {
 
   // On a worker thread, after each request.
   void RecordRequest(const proxy_core::RequestRecord& record);
+  // On a worker thread, when a TCP-proxied connection opens and when it closes.
+  void RecordTcp(const proxy_core::TcpRecord& record, bool closed);
   // Before rendering: the worker counters and the xDS client's state.
   void Refresh(const std::vector<const proxy_core::WorkerCounters*>& workers, const xds_client::XdsClientStatus& xds);
 
@@ -36,11 +39,19 @@ class ProxyMetrics {
   metrics::HistogramFamily& duration_;
   metrics::HistogramFamily& request_bytes_;
   metrics::HistogramFamily& response_bytes_;
+  metrics::CounterFamily& tcp_opened_;
+  metrics::CounterFamily& tcp_closed_;
+  metrics::CounterFamily& tcp_sent_;
+  metrics::CounterFamily& tcp_received_;
   metrics::CounterFamily& downstream_connections_;
   metrics::GaugeFamily& downstream_active_;
   metrics::CounterFamily& upstream_retries_;
   metrics::CounterFamily& upstream_connect_failures_;
   metrics::CounterFamily& upstream_timeouts_;
+  metrics::CounterFamily& overflow_;  // {kind}: pending, connection, retry
+  metrics::CounterFamily& ejections_;
+  metrics::CounterFamily& mirrored_;
+  metrics::CounterFamily& stream_idle_timeouts_;
   metrics::GaugeFamily& xds_connected_;
   metrics::GaugeFamily& xds_version_;
   metrics::CounterFamily& xds_acks_;
@@ -49,6 +60,8 @@ class ProxyMetrics {
   // Totals already added to the counters above (Refresh adds what is new since).
   struct Seen {
     std::uint64_t accepted = 0, retries = 0, failures = 0, timeouts = 0, reconnects = 0;
+    std::uint64_t pending_overflow = 0, cx_overflow = 0, retry_overflow = 0, ejections = 0, mirrored = 0,
+                  stream_idle = 0;
     std::uint64_t acks[4] = {}, nacks[4] = {};
   } seen_;
 };

@@ -7,6 +7,7 @@
 #include "host_names.h"
 #include "proto_util.h"
 #include "traffic_policy.h"
+#include "envoy/extensions/upstreams/http/v3/http_protocol_options.pb.h"
 
 namespace cmesh::compiler {
 
@@ -85,6 +86,11 @@ Cluster BuildBlackHoleCluster(const MeshOptions& options) {
 Cluster BuildInboundPassthroughCluster(const MeshOptions& options) {
   Cluster cluster = BuildPassthroughCluster(options);
   cluster.set_name(kInboundPassthroughCluster);
+  // As Istio's: connections to the pod's own address leave from 127.0.0.6, which the pod's
+  // iptables rules (cmesh-init) exempt, so they reach the app instead of coming back to 15006.
+  auto* source = cluster.mutable_upstream_bind_config()->mutable_source_address();
+  source->set_address("127.0.0.6");
+  source->set_port_value(0);
   return cluster;
 }
 
@@ -134,6 +140,28 @@ Cluster BuildInboundCluster(const InboundPort& port, const MeshOptions& options)
   auto* addr = cla->add_endpoints()->add_lb_endpoints()->mutable_endpoint()->mutable_address()->mutable_socket_address();
   addr->set_address("127.0.0.1");
   addr->set_port_value(port.target_port);
+  // Which service this is, as Istio's inbound clusters say it (the proxy's metrics report it as
+  // the destination_service of inbound requests). Only `host` of Istio's {host, name, namespace}:
+  // a Struct's fields are a map, which protobuf prints in no fixed order, and the output must be
+  // byte-identical for the same input; name and namespace are the host's first two labels.
+  if (!port.service_fqdn.empty()) {
+    auto& istio = (*cluster.mutable_metadata()->mutable_filter_metadata())["istio"];
+    auto* service = (*istio.mutable_fields())["services"].mutable_list_value()->add_values()->mutable_struct_value();
+    (*service->mutable_fields())["host"].set_string_value(port.service_fqdn);
+  }
+  // The app speaks the port's protocol: HTTP/2 for grpc/http2 ports (a gRPC server takes nothing
+  // else), whatever the client spoke for an undeclared one, as Istio's inbound clusters do.
+  if (IsHttp2(port.protocol) || IsSniffed(port.protocol)) {
+    envoy::extensions::upstreams::http::v3::HttpProtocolOptions options;
+    if (IsHttp2(port.protocol)) {
+      options.mutable_explicit_http_config()->mutable_http2_protocol_options();
+    } else {
+      options.mutable_use_downstream_protocol_config()->mutable_http_protocol_options();
+      options.mutable_use_downstream_protocol_config()->mutable_http2_protocol_options();
+    }
+    (*cluster.mutable_typed_extension_protocol_options())["envoy.extensions.upstreams.http.v3.HttpProtocolOptions"]
+        .PackFrom(options);
+  }
   return cluster;
 }
 

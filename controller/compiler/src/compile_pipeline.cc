@@ -176,7 +176,7 @@ void ProduceRouteConfig(uint32_t port, const ProxyView& view, uint64_t proxy_key
   std::vector<const IndexedService*> hosts;
   for (const IndexedService* svc : view.services()) {
     bool has_port = std::any_of(svc->ports.begin(), svc->ports.end(), [&](const IndexedPort& p) {
-      return p.port->port == port && IsHttp(p.protocol);
+      return p.port->port == port && HasHttpRoutes(p.protocol);
     });
     if (!has_port) continue;
     hosts.push_back(svc);
@@ -349,7 +349,7 @@ void CompileWithState(const ConfigIndex& index, const ProxyNode& proxy, const Me
     listeners.Add("virtualOutbound", 0, [&](auto*) { return BuildVirtualOutbound(options); });
     const auto inbound = InboundPorts(view);
     listeners.Add("virtualInbound", 0, [&](auto*) { return BuildVirtualInbound(inbound, options); });
-    for (uint32_t port : http_ports) {
+    for (uint32_t port : OutboundDeclaredHttpPorts(view)) {
       listeners.Add("0.0.0.0_" + std::to_string(port), 0, [&](auto*) { return BuildHttpOutboundListener(port); });
     }
     std::vector<std::string> tcp_warnings;

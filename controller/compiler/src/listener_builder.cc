@@ -7,6 +7,7 @@
 #include "envoy/extensions/filters/http/cors/v3/cors.pb.h"
 #include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
+#include "envoy/extensions/filters/listener/http_inspector/v3/http_inspector.pb.h"
 #include "envoy/extensions/filters/listener/original_dst/v3/original_dst.pb.h"
 #include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
 #include "envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.pb.h"
@@ -25,6 +26,7 @@ using envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy;
 constexpr char kHcmFilter[] = "envoy.filters.network.http_connection_manager";
 constexpr char kTcpProxyFilter[] = "envoy.filters.network.tcp_proxy";
 constexpr char kOriginalDstFilter[] = "envoy.filters.listener.original_dst";
+constexpr char kHttpInspectorFilter[] = "envoy.filters.listener.http_inspector";
 
 void SetAddress(const std::string& ip, uint32_t port, Listener* listener) {
   auto* sa = listener->mutable_address()->mutable_socket_address();
@@ -36,6 +38,24 @@ void AddOriginalDst(Listener* listener) {
   auto* f = listener->add_listener_filters();
   f->set_name(kOriginalDstFilter);
   f->mutable_typed_config()->PackFrom(envoy::extensions::filters::listener::original_dst::v3::OriginalDst());
+}
+
+// Sniffing for the ports declared without a protocol: http_inspector marks connections that
+// start with HTTP, so the chains asking for HTTP application protocols take them. Like Istio with
+// meshConfig.protocolDetectionTimeout 0s: no timeout (a server-first protocol on an undeclared
+// port waits for the client, which is why Istio asks such ports to be declared).
+void AddHttpInspector(Listener* listener) {
+  auto* f = listener->add_listener_filters();
+  f->set_name(kHttpInspectorFilter);
+  f->mutable_typed_config()->PackFrom(envoy::extensions::filters::listener::http_inspector::v3::HttpInspector());
+  listener->mutable_listener_filters_timeout()->set_seconds(0);
+  listener->set_continue_on_listener_filters_timeout(true);
+}
+
+void MatchHttpProtocols(envoy::config::listener::v3::FilterChain* chain) {
+  auto* m = chain->mutable_filter_chain_match();
+  m->add_application_protocols("http/1.1");
+  m->add_application_protocols("h2c");
 }
 
 void AddTcpProxy(const TcpProxy& proxy, envoy::config::listener::v3::FilterChain* chain) {
@@ -64,7 +84,9 @@ void AddHttpFilters(HttpConnectionManager* hcm) {
   router->mutable_typed_config()->PackFrom(envoy::extensions::filters::http::router::v3::Router());
 }
 
-void AddHcm(const HttpConnectionManager& hcm, envoy::config::listener::v3::FilterChain* chain) {
+void AddHcm(HttpConnectionManager hcm, envoy::config::listener::v3::FilterChain* chain) {
+  // WebSocket upgrades pass through, as Istio allows them on every HTTP listener.
+  hcm.add_upgrade_configs()->set_upgrade_type("websocket");
   auto* f = chain->add_filters();
   f->set_name(kHcmFilter);
   f->mutable_typed_config()->PackFrom(hcm);
@@ -79,6 +101,7 @@ Listener BuildVirtualOutbound(const MeshOptions& options) {
   l.mutable_use_original_dst()->set_value(true);
   l.set_traffic_direction(envoy::config::core::v3::OUTBOUND);
   AddOriginalDst(&l);
+  AddHttpInspector(&l);
   auto* loop = l.add_filter_chains();
   loop->set_name("virtualOutbound-blackhole");
   loop->mutable_filter_chain_match()->mutable_destination_port()->set_value(options.outbound_port);
@@ -96,6 +119,7 @@ Listener BuildVirtualInbound(const std::vector<InboundPort>& ports, const MeshOp
   SetAddress("0.0.0.0", options.inbound_port, &l);
   l.set_traffic_direction(envoy::config::core::v3::INBOUND);
   AddOriginalDst(&l);
+  AddHttpInspector(&l);
   auto* loop = l.add_filter_chains();
   loop->set_name("virtualInbound-blackhole");
   loop->mutable_filter_chain_match()->mutable_destination_port()->set_value(options.inbound_port);
@@ -105,7 +129,11 @@ Listener BuildVirtualInbound(const std::vector<InboundPort>& ports, const MeshOp
     auto* chain = l.add_filter_chains();
     chain->set_name("0.0.0.0_" + std::to_string(p.target_port));
     chain->mutable_filter_chain_match()->mutable_destination_port()->set_value(p.target_port);
-    if (IsHttp(p.protocol)) {
+    if (IsSniffed(p.protocol)) {
+      // HTTP when it starts like HTTP (this chain), anything else through the TCP chain below.
+      MatchHttpProtocols(chain);
+    }
+    if (HasHttpRoutes(p.protocol)) {
       HttpConnectionManager hcm;
       hcm.set_stat_prefix("inbound_0.0.0.0_" + std::to_string(p.target_port));
       auto* rc = hcm.mutable_route_config();
@@ -121,9 +149,13 @@ Listener BuildVirtualInbound(const std::vector<InboundPort>& ports, const MeshOp
       SetRouteTimeout(std::nullopt, route->mutable_route());
       AddHttpFilters(&hcm);
       AddHcm(hcm, chain);
-    } else {
-      AddTcpProxy(TcpProxyTo(cluster), chain);
     }
+    if (IsSniffed(p.protocol)) {
+      chain = l.add_filter_chains();
+      chain->set_name("0.0.0.0_" + std::to_string(p.target_port) + "_tcp");
+      chain->mutable_filter_chain_match()->mutable_destination_port()->set_value(p.target_port);
+    }
+    if (!IsHttp(p.protocol)) AddTcpProxy(TcpProxyTo(cluster), chain);
   }
   auto* def = l.mutable_default_filter_chain();
   def->set_name("InboundPassthroughFilterChain");
@@ -232,6 +264,19 @@ std::vector<Listener> BuildTcpOutboundListeners(const ProxyView& view, std::vect
       SetAddress(ip, port, &l);
       l.mutable_bind_to_port()->set_value(false);
       l.set_traffic_direction(envoy::config::core::v3::OUTBOUND);
+      if (IsSniffed(p.protocol)) {
+        // Undeclared protocol: HTTP is routed with the port's route configuration (which has
+        // this service's virtual host), the rest goes through tcp_proxy as a TCP port would.
+        auto* http = l.add_filter_chains();
+        MatchHttpProtocols(http);
+        HttpConnectionManager hcm;
+        hcm.set_stat_prefix("outbound_" + ip + "_" + std::to_string(port));
+        auto* rds = hcm.mutable_rds();
+        SetAds(rds->mutable_config_source());
+        rds->set_route_config_name(std::to_string(port));
+        AddHttpFilters(&hcm);
+        AddHcm(hcm, http);
+      }
       AddTcpProxy(proxy, l.add_filter_chains());
       out.push_back(std::move(l));
     }

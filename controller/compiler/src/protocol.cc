@@ -43,7 +43,7 @@ Protocol PortProtocol(const model::ServicePort& port) {
   if (name == "grpc-web" || name.rfind("grpc-web-", 0) == 0) return Protocol::kGrpcWeb;
   std::string prefix = name.substr(0, name.find('-'));
   if (auto p = FromName(prefix)) return *p;
-  return Protocol::kTcp;
+  return Protocol::kUnknown;
 }
 
 }  // namespace cmesh::compiler

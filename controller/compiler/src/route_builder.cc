@@ -17,6 +17,16 @@ std::vector<uint32_t> OutboundHttpPorts(const ProxyView& view) {
   std::set<uint32_t> ports;
   for (const auto* svc : view.services()) {
     for (const auto& p : svc->ports) {
+      if (HasHttpRoutes(p.protocol)) ports.insert(p.port->port);
+    }
+  }
+  return {ports.begin(), ports.end()};
+}
+
+std::vector<uint32_t> OutboundDeclaredHttpPorts(const ProxyView& view) {
+  std::set<uint32_t> ports;
+  for (const auto* svc : view.services()) {
+    for (const auto& p : svc->ports) {
       if (IsHttp(p.protocol)) ports.insert(p.port->port);
     }
   }

@@ -11,7 +11,11 @@
 namespace cmesh::compiler {
 
 // The HTTP ports of the visible services, sorted, unique.
+// The ports with an outbound HTTP route configuration: declared HTTP, or undeclared (sniffed).
 std::vector<uint32_t> OutboundHttpPorts(const ProxyView& view);
+// The ports some visible service declares HTTP on: they get a "0.0.0.0_PORT" HTTP listener (the
+// services of other protocols on that port are served by their own "IP_PORT" listeners).
+std::vector<uint32_t> OutboundDeclaredHttpPorts(const ProxyView& view);
 
 // Domains under which the proxy reaches `service` (before de-duplication across virtual hosts):
 // the FQDN, the FQDN with a trailing dot, the short names the proxy's DNS search path

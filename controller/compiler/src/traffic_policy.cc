@@ -182,6 +182,9 @@ void ApplyConnectionPool(const model::ConnectionPoolSettings& pool, Protocol pro
     SetDuration(*pool.tcp->idle_timeout, http_options.mutable_common_http_protocol_options()->mutable_idle_timeout());
     has_http_options = true;
   }
+  // A port of unknown protocol carries whatever the client spoke (HTTP/1.1 or HTTP/2, sniffed):
+  // the upstream speaks the same, as Istio's clusters for such ports do.
+  if (IsSniffed(protocol) && !http2 && !(pool.http && pool.http->h2_upgrade_policy)) use_client_protocol = true;
   if (use_client_protocol) {
     http_options.mutable_use_downstream_protocol_config()->mutable_http2_protocol_options();
     http_options.mutable_use_downstream_protocol_config()->mutable_http_protocol_options();
@@ -229,9 +232,10 @@ void ApplyOutlierDetection(const model::OutlierDetection& od, Cluster* cluster) 
   }
   // Istio never enables success-rate ejection.
   out->mutable_enforcing_success_rate()->set_value(0);
-  if (od.min_health_percent) {
-    cluster->mutable_common_lb_config()->mutable_healthy_panic_threshold()->set_value(*od.min_health_percent);
-  }
+  // Istio disables Envoy's panic mode (50% by default) with outlier detection unless
+  // minHealthPercent says otherwise: with few pods per service, panic would send traffic back to
+  // the ejected ones.
+  cluster->mutable_common_lb_config()->mutable_healthy_panic_threshold()->set_value(od.min_health_percent.value_or(0));
 }
 
 }  // namespace
@@ -258,7 +262,7 @@ void ApplyPolicy(const EffectivePolicy& policy, Protocol protocol, Cluster* clus
   if (policy.load_balancer) ApplyLoadBalancer(*policy.load_balancer, cluster, context, warnings);
   if (policy.connection_pool) {
     ApplyConnectionPool(*policy.connection_pool, protocol, cluster, context, warnings);
-  } else if (IsHttp2(protocol)) {
+  } else if (IsHttp2(protocol) || IsSniffed(protocol)) {
     ApplyConnectionPool(model::ConnectionPoolSettings{}, protocol, cluster, context, warnings);
   }
   if (policy.outlier_detection) ApplyOutlierDetection(*policy.outlier_detection, cluster);

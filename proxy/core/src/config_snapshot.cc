@@ -1,31 +1,6 @@
 #include "cmesh/proxy_core/config_snapshot.h"
 
-#include "envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.pb.h"
-
 namespace cmesh::proxy_core {
-namespace {
-
-using envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager;
-
-// The RDS name of the first HttpConnectionManager in the listener's filter chains.
-std::string RdsName(const envoy::config::listener::v3::Listener& listener) {
-  auto from_chain = [](const envoy::config::listener::v3::FilterChain& chain) -> std::string {
-    for (const auto& filter : chain.filters()) {
-      HttpConnectionManager hcm;
-      if (filter.has_typed_config() && filter.typed_config().UnpackTo(&hcm) && hcm.has_rds()) {
-        return hcm.rds().route_config_name();
-      }
-    }
-    return "";
-  };
-  for (const auto& chain : listener.filter_chains()) {
-    if (std::string name = from_chain(chain); !name.empty()) return name;
-  }
-  return listener.has_default_filter_chain() ? from_chain(listener.default_filter_chain()) : "";
-}
-
-}  // namespace
-
 const router::RouteTable* ConfigSnapshot::RoutesFor(std::string_view ip, std::uint16_t port) const {
   auto listener = http_routes.find(std::make_pair(std::string(ip), port));
   if (listener == http_routes.end()) listener = http_routes.find(std::make_pair(std::string("0.0.0.0"), port));
@@ -37,6 +12,47 @@ const router::RouteTable* ConfigSnapshot::RoutesFor(std::string_view ip, std::ui
 const upstream::ClusterInfo* ConfigSnapshot::Cluster(std::string_view name) const {
   auto it = clusters.find(name);
   return it == clusters.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<const upstream::ClusterInfo> ConfigSnapshot::SharedCluster(std::string_view name) const {
+  auto it = clusters.find(name);
+  return it == clusters.end() ? nullptr : it->second;
+}
+
+const CompiledListener* ConfigSnapshot::ListenerAt(bool inbound, std::uint16_t port) const {
+  const auto want = inbound ? CompiledListener::Direction::kInbound : CompiledListener::Direction::kOutbound;
+  // The listener bound to that port; else the one of that direction that the proxy's own
+  // listener stands for (virtualInbound; virtualOutbound, which uses the original destination),
+  // so a proxy started with other ports than the mesh's 15006/15001 still serves.
+  const CompiledListener* same_direction = nullptr;
+  for (const auto& [name, listener] : listeners) {
+    if (!listener->bind_to_port()) continue;
+    if (listener->address().port == port &&
+        (listener->direction() == want || listener->direction() == CompiledListener::Direction::kUnspecified)) {
+      return listener.get();
+    }
+    const bool stands_for = inbound ? listener->direction() == want : listener->use_original_dst();
+    if (stands_for && !same_direction) same_direction = listener.get();
+  }
+  return same_direction;
+}
+
+CompiledListener::Selection ConfigSnapshot::SelectChain(bool inbound, const event::Endpoint& local,
+                                                        const event::Endpoint& destination) const {
+  const CompiledListener* own = ListenerAt(inbound, local.port);
+  if (!inbound && (own == nullptr || own->use_original_dst())) {
+    auto it = listeners_by_address.find({destination.address, destination.port});
+    if (it == listeners_by_address.end()) {
+      const bool v6 = destination.address.find(':') != std::string::npos;
+      it = listeners_by_address.find({v6 ? "::" : "0.0.0.0", destination.port});
+    }
+    if (it != listeners_by_address.end() && it->second != own) {
+      auto selection = it->second->Select(destination);
+      if (selection.http || selection.other) return selection;
+    }
+  }
+  if (own == nullptr) return {};
+  return own->Select(destination);
 }
 
 ConfigSnapshotPtr BuildSnapshot(const xds_client::XdsStatePtr& state, const ConfigSnapshot* previous,
@@ -98,11 +114,26 @@ ConfigSnapshotPtr BuildSnapshot(const xds_client::XdsStatePtr& state, const Conf
     }
   }
   for (const auto& [name, resource] : state->listeners) {
-    const envoy::config::listener::v3::Listener listener = resource.Decode();
-    const std::string rds = RdsName(listener);
-    if (rds.empty() || !listener.address().has_socket_address()) continue;
-    const auto& address = listener.address().socket_address();
-    snapshot->http_routes[{address.address(), static_cast<std::uint16_t>(address.port_value())}] = rds;
+    std::shared_ptr<const CompiledListener> compiled;
+    if (before) {
+      auto old = before->listeners.find(name);
+      auto kept = previous->listeners.find(name);
+      if (old != before->listeners.end() && old->second == resource && kept != previous->listeners.end()) {
+        compiled = kept->second;
+      }
+    }
+    if (!compiled) {
+      std::string error;
+      compiled = CompiledListener::Build(resource.Decode(), routes, &error);
+      if (!compiled) {
+        errors->push_back("LDS " + name + ": " + error);
+        continue;
+      }
+    }
+    const event::Endpoint& address = compiled->address();
+    if (!compiled->first_rds().empty()) snapshot->http_routes[{address.address, address.port}] = compiled->first_rds();
+    if (!compiled->use_original_dst() && compiled->direction() != CompiledListener::Direction::kInbound) snapshot->listeners_by_address[{address.address, address.port}] = compiled.get();
+    snapshot->listeners.emplace_hint(snapshot->listeners.end(), name, std::move(compiled));
   }
   return snapshot;
 }

@@ -9,12 +9,14 @@
 #include "cmesh/http1/parser.h"
 #include "cmesh/http1/target.h"
 #include "cmesh/router/header_op.h"
+#include "http2_downstream.h"
 #include "request_fields.h"
 
 namespace cmesh::proxy_core {
 namespace {
 
 constexpr char kFlagsHeader[] = "x-cmesh-response-flags";
+constexpr std::string_view kHttp2Preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 // Headers the proxy writes itself, besides the hop-by-hop ones.
 bool ProxyOwned(std::string_view name) {
@@ -23,19 +25,32 @@ bool ProxyOwned(std::string_view name) {
 
 }  // namespace
 
-DownstreamConnection::DownstreamConnection(Worker& worker, int fd, event::Endpoint peer,
-                                           event::Endpoint original_destination, bool redirected)
-    : worker_(worker),
-      fd_(fd),
-      peer_(std::move(peer)),
-      original_destination_(std::move(original_destination)),
-      redirected_(redirected) {}
+DownstreamConnection::DownstreamConnection(Worker& worker, int fd, DownstreamContext context, std::string already_read)
+    : worker_(worker), fd_(fd), context_(std::move(context)), in_(std::move(already_read)) {}
 
 DownstreamConnection::~DownstreamConnection() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-bool DownstreamConnection::Register() { return worker_.loop().Add(fd_, false, this); }
+bool DownstreamConnection::Register() {
+  if (!worker_.loop().Add(fd_, false, this)) return false;
+  worker_.Adopt(this);
+  ArmIdleTimer();
+  if (!in_.empty()) {
+    in_process_input_ = true;
+    ProcessInput();
+    in_process_input_ = false;
+  }
+  return true;
+}
+
+void DownstreamConnection::ArmIdleTimer() {
+  if (context_.idle_timeout.count() <= 0 || dead_ || idle_timer_ != 0) return;
+  idle_timer_ = worker_.loop().RunAfter(context_.idle_timeout, [this] {
+    idle_timer_ = 0;
+    if (phase_ == Phase::kIdle && !request_) Close();
+  });
+}
 
 void DownstreamConnection::OnReady(std::uint32_t ready) {
   if (dead_) return;
@@ -49,12 +64,13 @@ void DownstreamConnection::Close() {
   if (dead_) return;
   dead_ = true;
   CancelTimers();
+  if (idle_timer_) worker_.loop().Cancel(idle_timer_);
+  idle_timer_ = 0;
   ReleaseUpstream(false);
   worker_.loop().Remove(fd_);
   ::close(fd_);
   fd_ = -1;
   worker_.Forget(this);
-  worker_.mutable_counters().active_connections.fetch_sub(1, std::memory_order_relaxed);
   // Deleted from the loop, after whatever called Close has returned.
   worker_.loop().Post([this] { delete this; });
 }
@@ -95,6 +111,8 @@ void DownstreamConnection::ProcessInput() {
       continue;
     }
     if (phase_ != Phase::kIdle || in_.empty()) break;
+    if (!served_any_ && MaybeHandOffHttp2()) return;
+    if (!served_any_ && in_.size() < kHttp2Preface.size() && kHttp2Preface.starts_with(in_)) break;  // wait
     http1::RequestHead head;
     std::size_t consumed = 0;
     http1::ParseError error;
@@ -115,7 +133,26 @@ void DownstreamConnection::ProcessInput() {
   UpdateInterest();
 }
 
+bool DownstreamConnection::MaybeHandOffHttp2() {
+  if (!in_.starts_with(kHttp2Preface)) return false;
+  // The HTTP/2 connection manager takes the socket and the bytes read so far; this object
+  // leaves the loop and the worker without closing the socket.
+  dead_ = true;
+  if (idle_timer_) worker_.loop().Cancel(idle_timer_);
+  idle_timer_ = 0;
+  worker_.loop().Remove(fd_);
+  const int fd = fd_;
+  fd_ = -1;
+  worker_.Forget(this);
+  worker_.loop().Post([this] { delete this; });
+  StartHttp2Downstream(worker_, fd, context_, std::move(in_));
+  return true;
+}
+
 bool DownstreamConnection::StartRequest(const http1::RequestHead& head) {
+  served_any_ = true;
+  if (idle_timer_) worker_.loop().Cancel(idle_timer_);
+  idle_timer_ = 0;
   worker_.mutable_counters().requests.fetch_add(1, std::memory_order_relaxed);
   start_ = event::Clock::now();
   request_ = std::make_unique<Request>();
@@ -150,6 +187,15 @@ bool DownstreamConnection::StartRequest(const http1::RequestHead& head) {
     r.headers.push_back({"x-request-id", r.request_id});
   }
   if (!FindHeader(r.headers, "x-forwarded-proto")) r.headers.push_back({"x-forwarded-proto", "http"});
+  if (context_.inbound) {
+    // The app sees who called: the client's address (its sidecar connects from the client pod's
+    // IP) appended to x-forwarded-for, as Envoy's connection manager appends the remote address.
+    if (std::string* xff = FindHeaderMutable(r.headers, "x-forwarded-for")) {
+      *xff += ", " + peer_.address;
+    } else {
+      r.headers.push_back({"x-forwarded-for", peer_.address});
+    }
+  }
   return true;
 }
 
@@ -261,6 +307,8 @@ void DownstreamConnection::EndExchange() {
     record.route = route_name_.empty() ? "-" : std::string(route_name_);
     record.request_id = request_->request_id;
     record.attempts = attempts_;
+    record.inbound = context_.inbound;
+    if (cluster_) record.destination_service = cluster_->service_host;
     worker_.options().on_request(record);
   }
   const bool body_pending = request_ && !request_->body_done;
@@ -290,6 +338,7 @@ void DownstreamConnection::EndExchange() {
     in_.clear();
   }
   FlushDownstream();
+  ArmIdleTimer();
   // The next pipelined request, if any, runs from the caller's ProcessInput loop or here.
   if (!dead_ && !close_after_flush_ && !in_.empty() && !in_process_input_) {
     in_process_input_ = true;

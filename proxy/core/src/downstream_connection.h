@@ -24,21 +24,25 @@
 #include "cmesh/proxy_core/worker.h"
 #include "cmesh/router/decision.h"
 #include "cmesh/upstream/connection_pool.h"
+#include "downstream_context.h"
+#include "retry_state.h"
 
 namespace cmesh::proxy_core {
 
-class DownstreamConnection final : public event::IoWatcher, private upstream::PoolCallbacks {
+class DownstreamConnection final : public WorkerConnection, public event::IoWatcher, private upstream::PoolCallbacks {
  public:
   static constexpr std::size_t kReadChunk = 16 * 1024;  // bytes read per recv, either side
 
-  // Takes `fd`; `redirected` when the original destination is not the listener itself.
-  DownstreamConnection(Worker& worker, int fd, event::Endpoint peer, event::Endpoint original_destination,
-                       bool redirected);
+  // Takes `fd`. `already_read`: what the worker read while choosing the filter chain (protocol
+  // sniffing), the start of the first request.
+  DownstreamConnection(Worker& worker, int fd, DownstreamContext context, std::string already_read = {});
   ~DownstreamConnection() override;
+  // Registers with the loop and the worker (which then owns it), and serves what was read
+  // already. False (and the object is to be deleted by the caller) when it could not.
   bool Register();
   void OnReady(std::uint32_t ready) override;
   // Closes at once (worker shutdown).
-  void Abort();
+  void Abort() override;
 
  private:
   enum class Phase {
@@ -71,6 +75,11 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
 
   // Input.
   void ReadDownstream();
+  // The client spoke HTTP/2 (prior knowledge): the socket goes to the HTTP/2 connection manager.
+  // True when that happened (this object is then gone from the loop and deletes itself).
+  bool MaybeHandOffHttp2();
+  void ArmIdleTimer();
+  const router::RouteTable* RouteTableForRequest();
   void ProcessInput();
   bool StartRequest(const http1::RequestHead& head);
   void ConsumeBody();
@@ -103,6 +112,13 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
   void OnTimeout(bool per_try);
   void ReleaseUpstream(bool keep_alive);
   void CancelTimers();
+  // Resilience (downstream_upstream.cc): circuit breakers, outlier reports, mirrors, the route
+  // idle timeout.
+  void Overflow();
+  void ReportOutcome(upstream::AttemptResult result, int status);
+  void MaybeStartMirrors();
+  void ArmStreamIdleTimer(std::chrono::milliseconds wait);
+  void OnStreamIdleTimer();
 
   // Output.
   void FlushDownstream();
@@ -112,10 +128,13 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
 
   Worker& worker_;
   int fd_;
-  event::Endpoint peer_;
-  event::Endpoint original_destination_;
-  bool redirected_;
+  DownstreamContext context_;
+  const event::Endpoint& peer_ = context_.peer;
+  const event::Endpoint& original_destination_ = context_.original_destination;
+  const bool redirected_ = context_.redirected;
   bool dead_ = false;
+  bool served_any_ = false;  // a request was read (so the connection is not HTTP/2)
+  event::TimerId idle_timer_ = 0;  // the connection manager's idle timeout, while no request is in
 
   std::string in_;
   std::string out_;
@@ -164,6 +183,8 @@ class DownstreamConnection final : public event::IoWatcher, private upstream::Po
   event::TimerId try_timer_ = 0;
   event::TimerId delay_timer_ = 0;
   event::TimerId backoff_timer_ = 0;
+  RetryState retry_state_;  // this exchange's circuit breaker slots and idle timeout
+  bool mirrored_ = false;   // the route's mirrors were started for this exchange
   event::Clock::time_point start_{};
   std::string flags_;
   std::uint64_t bytes_sent_ = 0;

@@ -19,9 +19,7 @@ namespace cmesh::proxy_core {
 void DownstreamConnection::Route() {
   config_ = worker_.config();
   if (!config_) return LocalReply(503, "NR", "no configuration received yet");
-  const router::RouteTable* table =
-      redirected_ ? config_->RoutesFor(original_destination_.address, original_destination_.port)
-                  : config_->RoutesFor("0.0.0.0", target_port_);
+  const router::RouteTable* table = RouteTableForRequest();
   if (table == nullptr) {
     return LocalReply(404, "NR",
                       "no HTTP route configuration for port " +
@@ -59,6 +57,18 @@ void DownstreamConnection::Route() {
     return;
   }
   AfterDelay();
+}
+
+// The filter chain's routes: inline ones kept by the connection, an RDS name looked up in this
+// request's snapshot; an explicit-proxy connection routes by the request's port.
+const router::RouteTable* DownstreamConnection::RouteTableForRequest() {
+  if (context_.inline_routes) return context_.inline_routes.get();
+  if (!context_.rds.empty()) {
+    auto it = config_->routes.find(context_.rds);
+    return it == config_->routes.end() ? nullptr : it->second.get();
+  }
+  return redirected_ ? config_->RoutesFor(original_destination_.address, original_destination_.port)
+                     : config_->RoutesFor("0.0.0.0", target_port_);
 }
 
 // Envoy's CORS filter: a preflight from an allowed origin is answered here; other requests from
@@ -150,10 +160,15 @@ void DownstreamConnection::Forward() {
   }
   cluster_ = cluster->second;
   if (cluster_->type == upstream::DiscoveryType::kOriginalDst) {
-    return LocalReply(503, "UH", "original destination clusters are not served yet");
+    // Passthrough (Istio's allow_any route, PassthroughCluster): where the client was going. A
+    // connection that was not redirected has the proxy itself as its destination.
+    if (!redirected_) return LocalReply(503, "UH", "no original destination: the connection was not redirected");
+    cluster_state_ = worker_.OriginalDstStateFor(cluster_, original_destination_);
+    cluster_ = cluster_state_->info;
+  } else {
+    if (cluster_->hosts.empty()) return LocalReply(503, "UH", "no healthy upstream");
+    cluster_state_ = worker_.StateFor(cluster_);
   }
-  if (cluster_->hosts.empty()) return LocalReply(503, "UH", "no healthy upstream");
-  cluster_state_ = worker_.StateFor(cluster_);
   if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) request_hash_ = ComputeHash();
   if (request_->expect_continue && !request_->body_done) out_ += "HTTP/1.1 100 Continue\r\n\r\n";
   // max_stream_duration bounds the whole exchange; it caps the route timeout (both count from

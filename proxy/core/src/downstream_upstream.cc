@@ -1,5 +1,8 @@
 // The upstream part of the connection manager: attempts on pooled connections, the request
-// going up, the response coming back (re-framed), retries and timeouts.
+// going up, the response coming back (re-framed), retries and timeouts; and what protects the
+// upstreams and the client from each other: the cluster's circuit breakers (pending requests,
+// requests, connections through the pool's queue, retries or the retry budget), outlier
+// reports for each attempt, request mirroring and the route's idle timeout.
 #include "downstream_connection.h"
 
 #include <sys/socket.h>
@@ -10,6 +13,7 @@
 
 #include "cmesh/http1/parser.h"
 #include "cmesh/router/header_op.h"
+#include "mirror_request.h"
 
 namespace cmesh::proxy_core {
 namespace {
@@ -25,8 +29,19 @@ bool Idempotent(std::string_view method) {
 
 void DownstreamConnection::StartAttempt() {
   ++attempts_;
-  auto pick = cluster_state_->balancer.Pick(*cluster_, worker_.random(),
-                                            request_hash_ ? &*request_hash_ : nullptr);
+  upstream::ClusterRuntime& runtime = *cluster_state_->runtime;
+  if (!retry_state_.runtime) {
+    // The exchange's first attempt.
+    retry_state_.runtime = cluster_state_->runtime;
+    if (decision_.idle_timeout && decision_.idle_timeout->count() > 0) {
+      retry_state_.last_activity = worker_.loop().now();
+      ArmStreamIdleTimer(*decision_.idle_timeout);
+    }
+  }
+  MaybeStartMirrors();
+  runtime.MaybeSweep(*cluster_, cluster_state_->health, worker_.loop().now());
+  const auto health = std::span<const std::shared_ptr<upstream::HostHealth>>(cluster_state_->health);
+  auto pick = cluster_state_->balancer.Pick(*cluster_, worker_.random(), request_hash_ ? &*request_hash_ : nullptr, health);
   if (!pick) return LocalReply(503, "UH", "no healthy upstream");
   // Istio's retry policy asks for another endpoint than the ones tried (previous_hosts).
   const router::RetryPolicy* retry = decision_.retry;
@@ -35,7 +50,7 @@ void DownstreamConnection::StartAttempt() {
     for (std::uint32_t i = 0; i < retry->host_selection_max_attempts &&
                               std::find(tried_hosts_.begin(), tried_hosts_.end(), *pick) != tried_hosts_.end();
          ++i) {
-      pick = cluster_state_->balancer.Pick(*cluster_, worker_.random(), nullptr);
+      pick = cluster_state_->balancer.Pick(*cluster_, worker_.random(), nullptr, health);
       if (!pick) return LocalReply(503, "UH", "no healthy upstream");
     }
   }
@@ -64,20 +79,119 @@ void DownstreamConnection::StartAttempt() {
     });
   }
   phase_ = Phase::kConnecting;
-  // After a stale kept-alive connection failed, the retry must not get another idle one.
-  auto acquired = pool_->Acquire(*this, /*fresh=*/fresh_connection_);
+  pool_->AttachRuntime(cluster_state_->runtime);
+  // Circuit breakers: a request that would wait for a connection needs a pending slot.
+  const bool fresh = fresh_connection_;
   fresh_connection_ = false;
-  if (acquired.ready) {
-    OnPoolReady(*acquired.ready);
+  if ((fresh || pool_->idle() == 0) &&
+      runtime.pending.load(std::memory_order_relaxed) >= runtime.max_pending_requests()) {
+    return Overflow();
+  }
+  // After a stale kept-alive connection failed, the retry must not get another idle one.
+  auto acquired = pool_->Acquire(*this, /*fresh=*/fresh);
+  if (acquired.cx_overflow) worker_.mutable_counters().upstream_cx_overflow.fetch_add(1, std::memory_order_relaxed);
+  if (acquired.ready) return OnPoolReady(*acquired.ready);
+  if (acquired.queued) {
+    retry_state_.queued = true;
   } else {
     upstream_ = acquired.pending;
     upstream_pending_ = true;
   }
+  // Checked again now that it is known to wait (another worker may have taken the last slot).
+  if (!upstream::TryAcquire(runtime.pending, runtime.max_pending_requests())) return Overflow();
+  retry_state_.pending = true;
+}
+
+// 503 UO: the cluster's circuit breakers refused this attempt (pending requests or requests).
+void DownstreamConnection::Overflow() {
+  cluster_state_->runtime->stats.upstream_rq_pending_overflow.fetch_add(1, std::memory_order_relaxed);
+  worker_.mutable_counters().upstream_rq_pending_overflow.fetch_add(1, std::memory_order_relaxed);
+  // Envoy marks the answers of an overflowing cluster so a caller can tell them from the upstream's.
+  LocalReply(503, "UO", "upstream connect error or disconnect/reset before headers. reset reason: overflow",
+             {{"x-envoy-overloaded", "true"}});
+}
+
+void DownstreamConnection::ReportOutcome(upstream::AttemptResult result, int status) {
+  if (!cluster_state_ || !cluster_->outlier) return;
+  if (cluster_state_->runtime->Report(*cluster_, cluster_state_->health, host_index_, result, status,
+                                      worker_.loop().now(), worker_.random())) {
+    worker_.mutable_counters().outlier_detection_ejections_enforced.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// The route's mirrors, once per exchange and once the whole body is in (a body longer than the
+// retry buffer is not mirrored: Envoy shadows buffered requests only).
+void DownstreamConnection::MaybeStartMirrors() {
+  if (mirrored_ || decision_.mirrors.empty() || !request_ || !request_->body_done) return;
+  mirrored_ = true;
+  if (!request_->body_retriable) return;
+  const Request& r = *request_;
+  for (const router::MirrorPolicy& mirror : decision_.mirrors) {
+    if (!mirror.fraction.Sample(worker_.random())) continue;
+    auto cluster = config_->clusters.find(mirror.cluster);
+    if (cluster == config_->clusters.end()) continue;  // as Envoy: an unknown mirror cluster is skipped
+    auto state = worker_.StateFor(cluster->second);
+    std::vector<http1::OwnedHeader> headers;
+    headers.reserve(r.headers.size() + 1);
+    headers.push_back({"host", ShadowHost(decision_.host_rewrite.empty() ? std::string_view(r.authority)
+                                                                           : decision_.host_rewrite)});
+    for (const auto& h : r.headers) headers.push_back(h);
+    router::ApplyHeaderOps(decision_.request_header_ops, headers);
+    const bool has_body = r.framing != http1::BodyFraming::kNone;
+    std::string bytes;
+    http1::AppendRequestHead(&bytes, r.method, decision_.path_rewrite.empty() ? r.path : decision_.path_rewrite,
+                             headers, has_body ? http1::BodyFraming::kContentLength : http1::BodyFraming::kNone,
+                             r.body_copy.size());
+    bytes += r.body_copy;
+    StartMirror(worker_, std::move(state), r.method, std::move(bytes), decision_.timeout);
+  }
+}
+
+// Envoy's per-stream idle timeout, as the route's idle_timeout sets it: no byte either way for
+// that long ends the exchange. Bytes the upstream side moves stamp last_activity as they go;
+// what the client side moved (request body in, response out) is noticed when the timer fires,
+// by comparing the connection manager's progress counters, which saves a timer reset per read.
+void DownstreamConnection::ArmStreamIdleTimer(std::chrono::milliseconds wait) {
+  retry_state_.progress = {request_ ? request_->body_bytes : 0, bytes_sent_, out_.size(), early_body_.size()};
+  retry_state_.idle_timer = worker_.loop().RunAfter(wait, [this] {
+    retry_state_.idle_timer = 0;
+    OnStreamIdleTimer();
+  });
+}
+
+void DownstreamConnection::OnStreamIdleTimer() {
+  if (dead_ || !request_ || !decision_.idle_timeout) return;
+  const auto now = worker_.loop().now();
+  const std::array<std::uint64_t, 4> progress = {request_->body_bytes, bytes_sent_, out_.size(), early_body_.size()};
+  if (progress != retry_state_.progress) retry_state_.last_activity = now;
+  const auto due = retry_state_.last_activity + *decision_.idle_timeout;
+  if (due > now) return ArmStreamIdleTimer(std::chrono::ceil<std::chrono::milliseconds>(due - now));
+  worker_.mutable_counters().stream_idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+  if (response_started_) {
+    // Envoy resets the stream: on HTTP/1.1 that is closing the connection.
+    ReleaseUpstream(false);
+    return Close();
+  }
+  ReleaseUpstream(false);
+  LocalReply(408, "SI", "stream timeout");
 }
 
 // ---- upstream --------------------------------------------------------------------------------
 
 void DownstreamConnection::OnPoolReady(upstream::UpstreamConnection& connection) {
+  retry_state_.queued = false;
+  retry_state_.ReleasePending();
+  upstream::ClusterRuntime& runtime = *cluster_state_->runtime;
+  if (!upstream::TryAcquire(runtime.requests, runtime.max_requests())) {
+    // Envoy's max_requests: refused when the stream would attach (counted as a pending overflow).
+    pool_->Release(&connection, /*keep_alive=*/true);  // unused, still clean
+    upstream_ = nullptr;
+    upstream_pending_ = false;
+    pool_ = nullptr;
+    return Overflow();
+  }
+  retry_state_.active = true;
+  if (!connection.reused()) ReportOutcome(upstream::AttemptResult::kConnectSuccess, 0);
   upstream_ = &connection;
   upstream_pending_ = false;
   upstream_reused_ = connection.reused();
@@ -91,6 +205,10 @@ void DownstreamConnection::OnPoolFailure(upstream::PoolFailure reason, std::stri
   upstream_ = nullptr;
   upstream_pending_ = false;
   pool_ = nullptr;
+  retry_state_.ReleasePending();
+  ReportOutcome(reason == upstream::PoolFailure::kTimeout ? upstream::AttemptResult::kTimeout
+                                                          : upstream::AttemptResult::kConnectFailure,
+                0);
   worker_.mutable_counters().upstream_connect_failures.fetch_add(1, std::memory_order_relaxed);
   if (try_timer_) {
     worker_.loop().Cancel(try_timer_);
@@ -124,6 +242,7 @@ void DownstreamConnection::FlushUpstream() {
     if (n > 0) {
       up_out_.erase(0, static_cast<std::size_t>(n));
       upstream_wrote_ = true;
+      retry_state_.last_activity = worker_.loop().now();
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -131,7 +250,10 @@ void DownstreamConnection::FlushUpstream() {
     return UpstreamReset("upstream write failed");
   }
   upstream_->SetWritable(!up_out_.empty());
-  if (up_out_.empty() && request_ && request_->body_done) request_sent_ = true;
+  if (up_out_.empty() && request_ && request_->body_done) {
+    request_sent_ = true;
+    MaybeStartMirrors();
+  }
   UpdateInterest();
 }
 
@@ -147,6 +269,7 @@ void DownstreamConnection::ReadUpstream() {
     const ssize_t n = ::recv(upstream_->fd(), buffer, sizeof buffer, 0);
     if (n > 0) {
       up_in_.append(buffer, static_cast<std::size_t>(n));
+      retry_state_.last_activity = worker_.loop().now();
       if (static_cast<std::size_t>(n) < sizeof buffer) break;
       // A slow client: take no more than can wait for it (the rest waits in the socket).
       if (up_in_.size() + out_.size() > worker_.options().max_pending_bytes) break;
@@ -183,6 +306,7 @@ void DownstreamConnection::ReadUpstream() {
 
 void DownstreamConnection::StartResponse(const http1::ResponseHead& head, std::size_t consumed) {
   status_ = head.status;
+  ReportOutcome(upstream::AttemptResult::kResponse, head.status);
   if (try_timer_) {
     worker_.loop().Cancel(try_timer_);
     try_timer_ = 0;
@@ -290,6 +414,7 @@ void DownstreamConnection::FinishResponse(bool upstream_reusable) {
 
 void DownstreamConnection::UpstreamReset(std::string_view detail) {
   const bool nothing_back = !response_head_done_ && up_in_.empty();
+  if (response_head_done_) ReportOutcome(upstream::AttemptResult::kReset, 0);  // cut mid-body
   ReleaseUpstream(false);
   if (response_started_) return Close();
   // A kept-alive connection the upstream had closed while idle: retry at once on a new one, once,
@@ -301,6 +426,7 @@ void DownstreamConnection::UpstreamReset(std::string_view detail) {
     --attempts_;
     return StartAttempt();
   }
+  if (nothing_back) ReportOutcome(upstream::AttemptResult::kReset, 0);
   if (MaybeRetry(false, /*reset=*/true, 0)) return;
   LocalReply(503, "UC", std::string("upstream connect error or disconnect/reset before headers. reset reason: ") +
                              std::string(detail));
@@ -323,6 +449,17 @@ bool DownstreamConnection::MaybeRetry(bool connect_failure, bool reset, int stat
             policy->Has(router::kRetryOnReset);
   }
   if (!retry) return false;
+  // max_retries, or the retry budget when the cluster has one: beyond it the failure stands.
+  upstream::ClusterRuntime& runtime = *cluster_state_->runtime;
+  if (!runtime.CanRetry(*cluster_, retry_state_.retrying)) {
+    runtime.stats.upstream_rq_retry_overflow.fetch_add(1, std::memory_order_relaxed);
+    worker_.mutable_counters().upstream_rq_retry_overflow.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  if (!retry_state_.retrying) {
+    runtime.retries.fetch_add(1, std::memory_order_relaxed);
+    retry_state_.retrying = true;
+  }
   ++retries_;
   worker_.mutable_counters().retries.fetch_add(1, std::memory_order_relaxed);
   ReleaseUpstream(false);
@@ -346,6 +483,11 @@ bool DownstreamConnection::MaybeRetry(bool connect_failure, bool reset, int stat
 
 void DownstreamConnection::OnTimeout(bool per_try) {
   worker_.mutable_counters().upstream_timeouts.fetch_add(1, std::memory_order_relaxed);
+  // An attempt under way (connecting, waiting or answering late) times out on its endpoint.
+  // (Not one still queued behind the cluster's own max_connections: its host never saw it.)
+  if (pool_ != nullptr && !retry_state_.queued && !response_started_) {
+    ReportOutcome(upstream::AttemptResult::kTimeout, 0);
+  }
   if (response_started_) {
     ReleaseUpstream(false);
     return Close();
@@ -356,6 +498,13 @@ void DownstreamConnection::OnTimeout(bool per_try) {
 }
 
 void DownstreamConnection::ReleaseUpstream(bool keep_alive) {
+  retry_state_.ReleasePending();
+  retry_state_.ReleaseActive();
+  if (retry_state_.queued) {
+    if (pool_ != nullptr) pool_->CancelWaiting(*this);
+    retry_state_.queued = false;
+    pool_ = nullptr;
+  }
   if (upstream_ == nullptr) return;
   if (upstream_pending_) {
     pool_->Cancel(upstream_);
@@ -368,8 +517,14 @@ void DownstreamConnection::ReleaseUpstream(bool keep_alive) {
   pool_ = nullptr;
 }
 
+// Called when the exchange ends (answered, or the connection closed): also gives back what the
+// exchange still holds of its cluster's circuit breakers.
 void DownstreamConnection::CancelTimers() {
-  for (event::TimerId* timer : {&route_timer_, &try_timer_, &delay_timer_, &backoff_timer_}) {
+  if (retry_state_.queued && pool_ != nullptr) pool_->CancelWaiting(*this);
+  retry_state_.ReleaseAll();
+  mirrored_ = false;
+  for (event::TimerId* timer :
+       {&route_timer_, &try_timer_, &delay_timer_, &backoff_timer_, &retry_state_.idle_timer}) {
     if (*timer) worker_.loop().Cancel(*timer);
     *timer = 0;
   }

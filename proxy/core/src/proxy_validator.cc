@@ -1,5 +1,6 @@
 #include "cmesh/proxy_core/proxy_validator.h"
 
+#include "cmesh/proxy_core/listener_table.h"
 #include "cmesh/router/route_table.h"
 #include "cmesh/upstream/cluster_info.h"
 
@@ -13,25 +14,20 @@ std::string ProxyResourceValidator::ValidateCluster(const envoy::config::cluster
   return "";
 }
 
+std::string ProxyResourceValidator::ValidateListener(const envoy::config::listener::v3::Listener& listener) const {
+  std::string error = DefaultResourceValidator::ValidateListener(listener);
+  if (!error.empty()) return error;
+  // What the workers cannot do with a filter chain (TLS, filters other than the HTTP connection
+  // manager and tcp_proxy, matches on the source) is refused rather than half-served.
+  if (!CompiledListener::Build(listener, routes_.get(), &error)) return error;
+  return "";
+}
+
 std::string ProxyResourceValidator::ValidateRoute(const envoy::config::route::v3::RouteConfiguration& route) const {
   std::string error = DefaultResourceValidator::ValidateRoute(route);
   if (!error.empty()) return error;
   const bool built = routes_ ? routes_->Get(route, &error) != nullptr : router::RouteTable::Build(route, &error) != nullptr;
   if (!built) return error;
-  // What the router compiles but the connection manager does not do yet: refused, so a user sees
-  // a NACK instead of a route that silently behaves otherwise.
-  for (const auto& vh : route.virtual_hosts()) {
-    for (const auto& r : vh.routes()) {
-      const std::string at = "route configuration \"" + route.name() + "\" virtual host \"" + vh.name() + "\" route \"" +
-                             r.name() + "\": ";
-      if (!r.has_route()) continue;
-      if (r.route().request_mirror_policies_size() > 0) return at + "request mirroring is not implemented by cmesh-proxy yet";
-      if (r.route().has_idle_timeout() &&
-          (r.route().idle_timeout().seconds() != 0 || r.route().idle_timeout().nanos() != 0)) {
-        return at + "a route idle_timeout is not implemented by cmesh-proxy yet";
-      }
-    }
-  }
   return "";
 }
 

@@ -9,6 +9,13 @@ const std::string* FindHeader(const std::vector<http1::OwnedHeader>& headers, st
   return nullptr;
 }
 
+std::string* FindHeaderMutable(std::vector<http1::OwnedHeader>& headers, std::string_view name) {
+  for (auto& h : headers) {
+    if (http1::EqualsIgnoreCase(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
 std::optional<std::string> QueryParameter(std::string_view path, std::string_view name) {
   const std::size_t q = path.find('?');
   if (q == std::string_view::npos) return std::nullopt;

@@ -14,6 +14,7 @@ namespace cmesh::proxy_core {
 
 // The first header of that name (case-insensitive), or nullptr.
 const std::string* FindHeader(const std::vector<http1::OwnedHeader>& headers, std::string_view name);
+std::string* FindHeaderMutable(std::vector<http1::OwnedHeader>& headers, std::string_view name);
 // The first value of query parameter `name` in `path` (not decoded: hashing needs no more).
 std::optional<std::string> QueryParameter(std::string_view path, std::string_view name);
 // The value of cookie `name` in the Cookie headers (quotes around the value removed).

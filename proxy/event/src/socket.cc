@@ -82,7 +82,9 @@ int ListenTcp(const Endpoint& at, bool reuse_port, std::string* error) {
   return fd;
 }
 
-int ConnectTcp(const Endpoint& to, std::string* error) {
+int ConnectTcp(const Endpoint& to, std::string* error) { return ConnectTcpFrom(to, "", error); }
+
+int ConnectTcpFrom(const Endpoint& to, const std::string& source, std::string* error) {
   sockaddr_storage addr;
   socklen_t size = 0;
   if (!ToSockaddr(to, &addr, &size)) {
@@ -96,6 +98,23 @@ int ConnectTcp(const Endpoint& to, std::string* error) {
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (!source.empty()) {
+    sockaddr_storage local;
+    socklen_t local_size = 0;
+    if (!ToSockaddr({source, 0}, &local, &local_size) || local.ss_family != addr.ss_family) {
+      *error = "source address \"" + source + "\" does not fit " + to.ToString();
+      ::close(fd);
+      return -1;
+    }
+    // A loopback source such as 127.0.0.6 is not configured on lo's 127.0.0.1/8 route as an
+    // address, but Linux accepts any 127/8 address on lo; elsewhere the bind needs the address
+    // to be local (or IP_FREEBIND, which is not wanted: a typo would then go unnoticed).
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), local_size) != 0) {
+      *error = Errno(("bind to " + source).c_str());
+      ::close(fd);
+      return -1;
+    }
+  }
   if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), size) != 0 && errno != EINPROGRESS) {
     *error = Errno(("connect to " + to.ToString()).c_str());
     ::close(fd);

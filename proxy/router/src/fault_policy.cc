@@ -45,8 +45,11 @@ std::shared_ptr<const FaultPolicy> CompileFault(const HTTPFault& fault, const st
   }
   if (fault.has_abort()) {
     const auto& abort = fault.abort();
-    if (!OnlyFields(abort, {"http_status", "percentage"}, at + ".abort", error)) return nullptr;
-    if (abort.http_status() < 200 || abort.http_status() >= 600) {
+    if (!OnlyFields(abort, {"http_status", "grpc_status", "percentage"}, at + ".abort", error)) return nullptr;
+    if (abort.error_type_case() == envoy::extensions::filters::http::fault::v3::FaultAbort::kGrpcStatus) {
+      // Envoy answers a gRPC abort with HTTP 200 and the status in grpc-status.
+      policy->abort_grpc_status = abort.grpc_status();
+    } else if (abort.http_status() < 200 || abort.http_status() >= 600) {
       *error = at + ".abort.http_status: " + std::to_string(abort.http_status()) +
                " is not in [200, 600)";
       return nullptr;
@@ -54,7 +57,7 @@ std::shared_ptr<const FaultPolicy> CompileFault(const HTTPFault& fault, const st
     Fraction f;
     if (!ToFraction(abort.percentage(), at + ".abort.percentage", &f, error)) return nullptr;
     policy->abort_fraction = f;
-    policy->abort_status = abort.http_status();
+    policy->abort_status = policy->abort_grpc_status ? 200 : abort.http_status();
   }
   for (const auto& h : fault.headers()) {
     auto matcher = HeaderMatcher::Compile(h, at, error);
@@ -97,6 +100,7 @@ void FaultPolicy::Draw(const RequestView& request, Random& random, Decision& dec
   if (abort_fraction && abort_fraction->Sample(random)) {
     decision.abort = true;
     decision.abort_status = abort_status;
+    decision.abort_grpc_status = abort_grpc_status;
   }
 }
 

@@ -24,6 +24,7 @@ struct FaultPolicy {
   std::chrono::milliseconds delay{0};
   std::optional<Fraction> abort_fraction;  // set when the fault has an abort
   std::uint32_t abort_status = 0;
+  std::optional<std::uint32_t> abort_grpc_status;  // abort.grpc_status (abort_status is then 200)
   std::vector<HeaderMatcher> headers;  // the fault applies only to requests matching all
 
   // Draws the delay, then the abort, for this request into `decision`.

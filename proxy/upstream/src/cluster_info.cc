@@ -110,6 +110,26 @@ struct Builder {
     }
   }
 
+  // Where connections leave from (upstream_bind_config) and which service the cluster is.
+  bool Identity() {
+    if (cluster.has_upstream_bind_config()) {
+      const auto& bind = cluster.upstream_bind_config();
+      if (!bind.has_source_address() || bind.source_address().address().empty()) {
+        return Fail("upstream_bind_config needs a source_address with an address");
+      }
+      if (bind.source_address().port_value() != 0) return Fail("upstream_bind_config with a fixed port is not supported");
+      info.source_address = bind.source_address().address();
+    }
+    if (auto istio = cluster.metadata().filter_metadata().find("istio"); istio != cluster.metadata().filter_metadata().end()) {
+      if (auto services = istio->second.fields().find("services");
+          services != istio->second.fields().end() && services->second.list_value().values_size() > 0) {
+        const auto& first = services->second.list_value().values(0).struct_value().fields();
+        if (auto host = first.find("host"); host != first.end()) info.service_host = host->second.string_value();
+      }
+    }
+    return true;
+  }
+
   bool Timeouts() {
     if (cluster.has_connect_timeout()) {
       auto ms = ToMillis(cluster.connect_timeout());
@@ -125,11 +145,17 @@ struct Builder {
       }
       if (!any.UnpackTo(&typed)) return Fail(std::string(kHttpProtocolOptionsKey) + " does not unpack");
       if (typed.has_common_http_protocol_options()) common = &typed.common_http_protocol_options();
+      if (typed.has_explicit_http_config() && typed.explicit_http_config().has_http2_protocol_options()) {
+        info.upstream_protocol = ClusterInfo::UpstreamProtocol::kHttp2;
+      } else if (typed.has_use_downstream_protocol_config()) {
+        info.upstream_protocol = ClusterInfo::UpstreamProtocol::kDownstream;
+      }
     }
     // The deprecated Cluster fields are still read: older control planes send them.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
     if (common == nullptr && cluster.has_common_http_protocol_options()) common = &cluster.common_http_protocol_options();
+    if (cluster.has_http2_protocol_options()) info.upstream_protocol = ClusterInfo::UpstreamProtocol::kHttp2;
     if (cluster.has_max_requests_per_connection()) {
       info.max_requests_per_connection = cluster.max_requests_per_connection().value();
     }
@@ -143,6 +169,19 @@ struct Builder {
         if (!ms) return Fail("common_http_protocol_options.idle_timeout must not be negative");
         info.idle_timeout = *ms;
       }
+    }
+    return true;
+  }
+
+  bool Resilience() {
+    std::string what;
+    if (!ParseCircuitBreakers(cluster, &info.thresholds, &what) || !ParseOutlierDetection(cluster, &info.outlier, &what)) {
+      return Fail(what);
+    }
+    if (cluster.has_common_lb_config() && cluster.common_lb_config().has_healthy_panic_threshold()) {
+      const double value = cluster.common_lb_config().healthy_panic_threshold().value();
+      if (!(value >= 0.0 && value <= 100.0)) return Fail("common_lb_config.healthy_panic_threshold must be within [0, 100]");
+      info.healthy_panic_threshold = static_cast<std::uint32_t>(value);
     }
     return true;
   }
@@ -247,7 +286,8 @@ std::shared_ptr<const ClusterInfo> BuildCluster(const Cluster& cluster, const Cl
   }
   info->name = cluster.name();
   Builder builder{cluster, *info, error};
-  if (!builder.Type() || !builder.Policy() || !builder.Timeouts() || !builder.Endpoints(cla)) return nullptr;
+  if (!builder.Type() || !builder.Policy() || !builder.Identity() || !builder.Timeouts() || !builder.Resilience() ||
+      !builder.Endpoints(cla)) return nullptr;
   return info;
 }
 

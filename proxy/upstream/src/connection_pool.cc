@@ -33,6 +33,7 @@ PoolOptions PoolOptionsFor(const ClusterInfo& cluster, milliseconds idle_cap, st
   options.connect_timeout = cluster.connect_timeout;
   options.max_requests_per_connection = cluster.max_requests_per_connection;
   options.max_idle = max_idle;
+  options.source_address = cluster.source_address;
   // 0 means "none" on either side: the other one applies.
   if (cluster.idle_timeout.count() == 0) {
     options.idle_timeout = idle_cap;
@@ -81,6 +82,8 @@ ConnectionPool::ConnectionPool(event::EventLoop& loop, event::Endpoint endpoint,
 
 ConnectionPool::~ConnectionPool() {
   if (idle_timer_ != 0) loop_.Cancel(idle_timer_);
+  if (serve_timer_ != 0) loop_.Cancel(serve_timer_);
+  if (runtime_) runtime_->connections.fetch_sub(all_.size(), std::memory_order_relaxed);
   for (auto& c : all_) {
     if (c->timer_ != 0) loop_.Cancel(c->timer_);
     if (c->fd_ >= 0) {
@@ -104,11 +107,10 @@ void ConnectionPool::SetLoadSlot(std::uint32_t* slot) {
   if (load_slot_ != nullptr) *load_slot_ += static_cast<std::uint32_t>(active_);
 }
 
-ConnectionPool::Acquired ConnectionPool::Acquire(PoolCallbacks& callbacks, bool fresh) {
-  AddActive(+1);
+UpstreamConnection* ConnectionPool::TakeIdle() {
   // Newest first: the warmest connection, the furthest from anyone's idle timeout; the older
   // ones are left to expire when traffic drops.
-  while (!fresh && !idle_.empty()) {
+  while (!idle_.empty()) {
     UpstreamConnection* c = idle_.back();
     idle_.pop_back();
     c->state_ = UpstreamConnection::State::kBusy;
@@ -122,17 +124,45 @@ ConnectionPool::Acquired ConnectionPool::Acquire(PoolCallbacks& callbacks, bool 
     ++c->requests_;
     c->watcher_ = nullptr;
     ++stats_.reused;
-    return {c, nullptr};
+    return c;
   }
+  return nullptr;
+}
 
+bool ConnectionPool::AtConnectionLimit() const {
+  return runtime_ != nullptr && runtime_->connections.load(std::memory_order_relaxed) >= runtime_->max_connections();
+}
+
+ConnectionPool::Acquired ConnectionPool::Acquire(PoolCallbacks& callbacks, bool fresh) {
+  AddActive(+1);
+  if (!fresh) {
+    if (UpstreamConnection* c = TakeIdle()) return {c, nullptr};
+  }
+  Acquired result;
+  if (AtConnectionLimit()) {
+    result.cx_overflow = true;
+    ++stats_.cx_overflow;
+    runtime_->stats.upstream_cx_overflow.fetch_add(1, std::memory_order_relaxed);
+    if (!all_.empty()) {
+      waiting_.push_back(&callbacks);
+      result.queued = true;
+      return result;
+    }
+  }
+  result.pending = StartConnect(&callbacks);
+  return result;
+}
+
+UpstreamConnection* ConnectionPool::StartConnect(PoolCallbacks* callbacks) {
   ++stats_.connect_attempts;
   std::string error;
-  const int fd = event::ConnectTcp(endpoint_, &error);
+  const int fd = event::ConnectTcpFrom(endpoint_, options_.source_address, &error);
   all_.push_back(std::unique_ptr<UpstreamConnection>(new UpstreamConnection(*this, fd)));
+  if (runtime_) runtime_->connections.fetch_add(1, std::memory_order_relaxed);
   UpstreamConnection* c = all_.back().get();
   c->slot_ = all_.size() - 1;
   c->generation_ = generation_;
-  c->callbacks_ = &callbacks;
+  c->callbacks_ = callbacks;
   if (fd >= 0 && !loop_.Add(fd, /*writable=*/true, c)) {
     error = "connect to " + endpoint_.ToString() + ": epoll_ctl: " + std::strerror(errno);
     ::close(fd);
@@ -148,13 +178,51 @@ ConnectionPool::Acquired ConnectionPool::Acquire(PoolCallbacks& callbacks, bool 
       std::string detail = std::move(c->failure_);
       FailPending(c, PoolFailure::kConnectFailure, std::move(detail));
     });
-    return {nullptr, c};
+    return c;
   }
   c->timer_ = loop_.RunAfter(options_.connect_timeout, [this, c] {
     c->timer_ = 0;
     OnConnectTimeout(c);
   });
-  return {nullptr, c};
+  return c;
+}
+
+void ConnectionPool::CancelWaiting(PoolCallbacks& callbacks) {
+  auto it = std::find(waiting_.begin(), waiting_.end(), &callbacks);
+  if (it == waiting_.end()) return;
+  waiting_.erase(it);
+  AddActive(-1);
+}
+
+void ConnectionPool::AttachRuntime(std::shared_ptr<ClusterRuntime> runtime) {
+  if (runtime == runtime_) return;
+  if (runtime_) runtime_->connections.fetch_sub(all_.size(), std::memory_order_relaxed);
+  runtime_ = std::move(runtime);
+  if (runtime_) runtime_->connections.fetch_add(all_.size(), std::memory_order_relaxed);
+}
+
+// Waiters are served from the loop (a zero timer), never from inside the Release or close
+// that made room: the caller of those is in the middle of its own exchange.
+void ConnectionPool::ScheduleServeWaiting() {
+  if (waiting_.empty() || serve_timer_ != 0) return;
+  serve_timer_ = loop_.RunAfter(milliseconds(0), [this] {
+    serve_timer_ = 0;
+    ServeWaiting();
+  });
+}
+
+void ConnectionPool::ServeWaiting() {
+  while (!waiting_.empty()) {
+    PoolCallbacks* next = waiting_.front();
+    if (UpstreamConnection* c = TakeIdle()) {
+      waiting_.erase(waiting_.begin());
+      next->OnPoolReady(*c);
+      continue;
+    }
+    if (AtConnectionLimit() && !all_.empty()) return;  // still full: wait for the next release
+    waiting_.erase(waiting_.begin());
+    StartConnect(next);
+  }
 }
 
 void ConnectionPool::Cancel(UpstreamConnection* pending) {
@@ -258,6 +326,7 @@ void ConnectionPool::MakeIdle(UpstreamConnection* c) {
     Destroy(idle_.front());
   }
   ArmIdleTimer();
+  ScheduleServeWaiting();
 }
 
 void ConnectionPool::RemoveIdle(UpstreamConnection* c) {
@@ -279,6 +348,8 @@ void ConnectionPool::Destroy(UpstreamConnection* c) {
     all_[slot]->slot_ = slot;
   }
   all_.pop_back();
+  if (runtime_) runtime_->connections.fetch_sub(1, std::memory_order_relaxed);
+  ScheduleServeWaiting();  // room for a new connection
 }
 
 // One timer per pool, for the oldest idle connection (not one per connection and request):

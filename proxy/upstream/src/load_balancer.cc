@@ -15,7 +15,47 @@ std::size_t WeightedRandom(const ClusterInfo& cluster, Random& random) {
 LoadBalancer::LoadBalancer(const ClusterInfo& cluster)
     : active_(cluster.hosts.size(), 0), current_(cluster.equal_weights ? 0 : cluster.hosts.size(), 0) {}
 
-std::optional<std::size_t> LoadBalancer::Pick(const ClusterInfo& cluster, Random& random, const std::uint64_t* hash) {
+namespace {
+
+// True when the ejections should be ignored: too few endpoints left (Envoy's panic threshold).
+bool Panic(const ClusterInfo& cluster, std::span<const std::shared_ptr<HostHealth>> health) {
+  std::size_t ejected = 0;
+  for (const auto& h : health) ejected += h->Ejected() ? 1 : 0;
+  const std::size_t left = health.size() - ejected;
+  return left == 0 || left * 100 < static_cast<std::size_t>(cluster.healthy_panic_threshold) * health.size();
+}
+
+}  // namespace
+
+std::optional<std::size_t> LoadBalancer::Pick(const ClusterInfo& cluster, Random& random, const std::uint64_t* hash,
+                                              std::span<const std::shared_ptr<HostHealth>> health) {
+  auto pick = PickAny(cluster, random, hash);
+  if (!pick || health.size() != cluster.hosts.size() || !health[*pick]->Ejected()) return pick;
+  // Rare: only while an endpoint is ejected and drawn.
+  if (Panic(cluster, health)) return pick;
+  const std::size_t n = cluster.hosts.size();
+  if (cluster.lb_policy == LbPolicy::kRingHash && hash != nullptr && !cluster.ring.empty()) {
+    auto it = std::lower_bound(cluster.ring.begin(), cluster.ring.end(), *hash,
+                               [](const ClusterInfo::RingPoint& p, std::uint64_t h) { return p.hash < h; });
+    std::size_t at = static_cast<std::size_t>(it - cluster.ring.begin());
+    for (std::size_t k = 0; k < cluster.ring.size(); ++k) {
+      const auto& point = cluster.ring[(at + k) % cluster.ring.size()];
+      if (!health[point.host]->Ejected()) return point.host;
+    }
+    return pick;
+  }
+  for (std::size_t attempt = 0; attempt < 2 * n; ++attempt) {
+    pick = PickAny(cluster, random, nullptr);
+    if (!health[*pick]->Ejected()) return pick;
+  }
+  const std::size_t start = static_cast<std::size_t>(random.Below(n));
+  for (std::size_t k = 0; k < n; ++k) {
+    if (!health[(start + k) % n]->Ejected()) return (start + k) % n;
+  }
+  return pick;
+}
+
+std::optional<std::size_t> LoadBalancer::PickAny(const ClusterInfo& cluster, Random& random, const std::uint64_t* hash) {
   const std::size_t n = cluster.hosts.size();
   if (n == 0) return std::nullopt;
   if (cluster.lb_policy == LbPolicy::kRingHash) {

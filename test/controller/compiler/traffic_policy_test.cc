@@ -83,6 +83,20 @@ TEST(TrafficPolicyTest, ConnectionPoolAndOutlierDetection) {
   EXPECT_EQ(od.interval().seconds(), 300);
   EXPECT_EQ(od.base_ejection_time().seconds(), 900);
   EXPECT_EQ(od.max_ejection_percent().value(), 40u);
+  // Panic mode off (Istio: minHealthPercent, 0 unless set), so ejected hosts stay out.
+  EXPECT_TRUE(c->common_lb_config().has_healthy_panic_threshold());
+  EXPECT_EQ(c->common_lb_config().healthy_panic_threshold().value(), 0.0);
+}
+
+TEST(TrafficPolicyTest, PanicThresholdOnlyWithOutlierDetection) {
+  auto r = CompileFor(ParseYaml(ServiceYaml("a", "default", {"http:80"})), kClientNode);
+  EXPECT_FALSE(FindCluster(r, "outbound|80||a.default.svc.cluster.local")->common_lb_config().has_healthy_panic_threshold());
+  r = CompileFor(ParseYaml(ServiceYaml("a", "default", {"http:80"}) +
+                           Dr("a", "default", "  host: a\n  trafficPolicy:\n    outlierDetection:\n"
+                                              "      consecutive5xxErrors: 3\n      minHealthPercent: 25\n")),
+                 kClientNode);
+  EXPECT_EQ(FindCluster(r, "outbound|80||a.default.svc.cluster.local")->common_lb_config().healthy_panic_threshold().value(),
+            25.0);
 }
 
 TEST(TrafficPolicyTest, DefaultThresholdsAreUnlimited) {

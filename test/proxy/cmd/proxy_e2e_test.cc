@@ -98,7 +98,7 @@ class MeshTest : public ::testing::Test {
     proxy_ = std::make_unique<PilotProcess>(
         "cmesh-proxy", std::vector<std::string>{"--xds-address", "127.0.0.1:" + std::to_string(xds_port_), "--node-id", node,
                                                 "--labels", "app=productpage,version=v1", "--outbound-address", "127.0.0.1",
-                                                "--outbound-port", "0", "--admin-port", "0", "--health-port", "0",
+                                                "--outbound-port", "0", "--inbound-port", "0", "--admin-port", "0", "--health-port", "0",
                                                 "--stats-port", "0", "--status-address", "127.0.0.1", "--access-log",
                                                 dir_.Path("access.log"), "--drain-duration", "3s"});
     ASSERT_TRUE(proxy_->started());
@@ -214,8 +214,9 @@ TEST_F(MeshTest, LiveChangesAndAPilotRestartDropNoRequest) {
 
 TEST_F(MeshTest, AResourceTheProxyCannotHonourIsNackedAndThePreviousConfigServes) {
   EXPECT_EQ(Sample(10)["reviews-v1"], 10);
-  // Mirroring is compiled by the router but not done by the connection manager yet: the route
-  // configuration is refused (NACK), and what the proxy had keeps serving.
+  // retryRemoteLocalities becomes Envoy's previous_priorities retry priority, which the proxy's
+  // router does not implement: the route configuration is refused (NACK), and what the proxy had
+  // keeps serving.
   std::ofstream(dir_.Path("virtual-service-reviews.yaml")) << R"(apiVersion: networking.istio.io/v1
 kind: VirtualService
 metadata: {name: reviews, namespace: default}
@@ -224,7 +225,7 @@ spec:
   http:
   - route:
     - destination: {host: reviews, subset: v3}
-    mirror: {host: reviews, subset: v2}
+    retries: {attempts: 2, retryRemoteLocalities: true}
 )";
   nlohmann::json entry;
   auto deadline = std::chrono::steady_clock::now() + kDeadline;
@@ -238,7 +239,7 @@ spec:
   }
   ASSERT_FALSE(entry.is_null()) << proxy_->Log();
   EXPECT_EQ(entry["last_nack"]["type"], "RDS");
-  EXPECT_THAT(entry["last_nack"]["message"].get<std::string>(), HasSubstr("mirroring is not implemented"));
+  EXPECT_THAT(entry["last_nack"]["message"].get<std::string>(), HasSubstr("field retry_priority is not supported by cmesh-proxy"));
   EXPECT_EQ(Sample(10)["reviews-v1"], 10);  // still the previous routes
   auto stats = HttpGet(stats_, "/stats/prometheus");
   EXPECT_THAT(stats.body, HasSubstr("cmesh_proxy_xds_nacks_total{type=\"RDS\"} 1"));
@@ -290,8 +291,15 @@ spec:
     loadBalancer:
       consistentHash: {httpHeaderName: end-user}
 )";
-  // Wait until the default route serves more than one version (the VirtualService is gone).
+  // Wait until the proxy has the ring hash (the two file changes may reach it in two pushes: a
+  // round-robin moment between them would split a user), then until the default route serves
+  // more than one version (the VirtualService is gone).
   auto deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < deadline &&
+         HttpGet(admin_, "/config_dump").body.find("RING_HASH") == std::string::npos) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_NE(HttpGet(admin_, "/config_dump").body.find("RING_HASH"), std::string::npos);
   while (std::chrono::steady_clock::now() < deadline) {
     std::set<std::string> seen;
     for (int user = 0; user < 20; ++user) seen.insert(Backend(Get(outbound_, "reviews:9080", "/", "u" + std::to_string(user))));
@@ -352,6 +360,11 @@ TEST_F(MeshTest, AdminHealthAndPrometheusMetrics) {
   EXPECT_THAT(metrics.body, HasSubstr("response_code=\"200\""));
   EXPECT_THAT(metrics.body, HasSubstr("istio_request_duration_milliseconds_bucket"));
   EXPECT_THAT(metrics.body, HasSubstr("cmesh_proxy_xds_connected 1"));
+  // HTTP/1.1 requests: request_protocol http and no gRPC status.
+  EXPECT_THAT(metrics.body, HasSubstr("request_protocol=\"http\",response_code=\"200\",grpc_response_status=\"\""));
+  // Resilience counters exist from the start (nothing tripped here).
+  EXPECT_THAT(metrics.body, HasSubstr("cmesh_proxy_upstream_overflow_total{kind=\"pending\"} 0"));
+  EXPECT_THAT(metrics.body, HasSubstr("cmesh_proxy_outlier_detection_ejections_total 0"));
 #ifdef CMESH_PROMTOOL
   const std::string file = dir_.Path("metrics.txt");
   std::ofstream(file) << metrics.body;

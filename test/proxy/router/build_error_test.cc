@@ -191,7 +191,7 @@ TEST(BuildErrorTest, Faults) {
   };
   EXPECT_THAT(BuildErrorJson(fault(R"("abort": {"httpStatus": 600})")), HasSubstr("600 is not in [200, 600)"));
   EXPECT_THAT(BuildErrorJson(fault(R"("abort": {"httpStatus": 199})")), HasSubstr("199 is not in"));
-  EXPECT_THAT(BuildErrorJson(fault(R"("abort": {"grpcStatus": 14})")), HasSubstr("field grpc_status is not supported"));
+  EXPECT_THAT(BuildErrorJson(fault(R"("abort": {"headerAbort": {}})")), HasSubstr("field header_abort is not supported"));
   EXPECT_THAT(BuildErrorJson(fault(R"("delay": {"headerDelay": {}})")), HasSubstr("field header_delay is not supported"));
   EXPECT_THAT(BuildErrorJson(fault(R"("delay": {"percentage": {"numerator": 1}})")), HasSubstr("fixed_delay"));
   EXPECT_THAT(BuildErrorJson(fault(R"("upstreamCluster": "x")")), HasSubstr("field upstream_cluster is not supported"));

@@ -53,6 +53,24 @@ TEST(FaultTest, ZeroPercentNeverHundredAlways) {
   EXPECT_EQ(d.kind, Decision::Kind::kCluster);  // the forwarder answers the abort instead
 }
 
+TEST(FaultTest, GrpcStatusAbortAnswersHttp200) {
+  // Envoy's fault filter: an abort with grpc_status answers HTTP 200 carrying that gRPC status.
+  auto t = BuildJson(RouteWithFault(std::string(R"({"@type": ")") + kFaultType +
+                                    R"(", "abort": {"grpcStatus": 14, "percentage": {"numerator": 100}}})"));
+  ASSERT_TRUE(t);
+  Random random(1);
+  Request r = Get("/");
+  Decision d = t->Decide(r.View(), random);
+  EXPECT_TRUE(d.abort);
+  EXPECT_EQ(d.abort_status, 200u);
+  ASSERT_TRUE(d.abort_grpc_status.has_value());
+  EXPECT_EQ(*d.abort_grpc_status, 14u);
+  // An HTTP abort carries no gRPC status (the connection manager maps it for gRPC clients).
+  auto http = BuildJson(RouteWithFault(Abort(503, R"({"numerator": 100})")));
+  ASSERT_TRUE(http);
+  EXPECT_FALSE(http->Decide(r.View(), random).abort_grpc_status.has_value());
+}
+
 TEST(FaultTest, UnsetPercentageIsZero) {
   // Envoy reads an absent FractionalPercent as 0/100.
   auto t = BuildJson(RouteWithFault(Abort(500, "")));

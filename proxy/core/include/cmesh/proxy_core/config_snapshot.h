@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cmesh/proxy_core/listener_table.h"
 #include "cmesh/proxy_core/route_table_cache.h"
 #include "cmesh/router/route_table.h"
 #include "cmesh/upstream/cluster_info.h"
@@ -28,12 +29,27 @@ struct ConfigSnapshot {
   // filter chain holds an HttpConnectionManager with RDS: Istio's "0.0.0.0_9080" listeners
   // (bind_to_port false) give the port's routes; an "IP_PORT" listener overrides for that IP.
   std::map<std::pair<std::string, std::uint16_t>, std::string, std::less<>> http_routes;
+  // Every listener, compiled, by name; and by address (IP and port) for the handoff from the
+  // virtual outbound listener to the listener of the destination ("10.0.0.5_3306", then
+  // "0.0.0.0_9080"), as Envoy's use_original_dst does.
+  std::map<std::string, std::shared_ptr<const CompiledListener>, std::less<>> listeners;
+  std::map<std::pair<std::string, std::uint16_t>, const CompiledListener*> listeners_by_address;
   std::uint64_t generation = 0;  // the XdsState's
 
   // The route table for a connection to ip:port (IP-specific listener first, then 0.0.0.0);
   // nullptr when no HTTP listener covers the port or its routes have not arrived.
   const router::RouteTable* RoutesFor(std::string_view ip, std::uint16_t port) const;
   const upstream::ClusterInfo* Cluster(std::string_view name) const;
+  std::shared_ptr<const upstream::ClusterInfo> SharedCluster(std::string_view name) const;
+
+  // The filter chain candidates for a connection accepted on `local` (the proxy's own listener)
+  // whose original destination is `destination`: on the inbound listener, its chains; on the
+  // outbound one, the chains of the destination's listener (IP-specific first, then 0.0.0.0),
+  // else the virtual listener's own chains and default chain. The listener for `local` is the
+  // one bound to its port with the given direction (see ListenerAt).
+  CompiledListener::Selection SelectChain(bool inbound, const event::Endpoint& local,
+                                          const event::Endpoint& destination) const;
+  const CompiledListener* ListenerAt(bool inbound, std::uint16_t port) const;
 };
 
 using ConfigSnapshotPtr = std::shared_ptr<const ConfigSnapshot>;

@@ -16,6 +16,7 @@ class ProxyResourceValidator final : public xds_client::DefaultResourceValidator
   explicit ProxyResourceValidator(std::shared_ptr<RouteTableCache> routes = nullptr) : routes_(std::move(routes)) {}
   std::string ValidateCluster(const envoy::config::cluster::v3::Cluster& cluster) const override;
   std::string ValidateRoute(const envoy::config::route::v3::RouteConfiguration& route) const override;
+  std::string ValidateListener(const envoy::config::listener::v3::Listener& listener) const override;
 
  private:
   std::shared_ptr<RouteTableCache> routes_;

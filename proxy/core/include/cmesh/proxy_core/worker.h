@@ -20,6 +20,7 @@
 #include "cmesh/http1/message.h"
 #include "cmesh/proxy_core/config_snapshot.h"
 #include "cmesh/event/random.h"
+#include "cmesh/upstream/cluster_runtime.h"
 #include "cmesh/upstream/connection_pool.h"
 #include "cmesh/upstream/load_balancer.h"
 
@@ -30,6 +31,7 @@ struct RequestRecord {
   std::string method;
   std::string path;
   std::string authority;
+  int protocol_major = 1;  // 2: HTTP/2
   int protocol_minor = 1;
   int status = 0;
   std::string flags;  // Envoy's response flags ("-" when none): NR, UH, UF, UT, UC, NC, FI, DI
@@ -41,6 +43,23 @@ struct RequestRecord {
   std::string route;          // route name or "-"
   std::string request_id;
   std::uint32_t attempts = 0;
+  bool inbound = false;  // served by the inbound listener (Istio's reporter="destination")
+  // A gRPC exchange's status (grpc-status of the trailers, of a trailers-only answer, or of the
+  // proxy's own answer); -1 when the exchange was not gRPC or ended without one.
+  int grpc_status = -1;
+  std::string destination_service;  // the inbound cluster's service (FQDN), when it says
+};
+
+// One finished TCP-proxied connection (tcp_proxy chains, passthrough), for the metrics.
+struct TcpRecord {
+  std::string cluster;
+  std::string upstream_host;  // or "-" when the connect failed
+  bool inbound = false;
+  bool connected = false;
+  std::uint64_t bytes_received = 0;  // from the client
+  std::uint64_t bytes_sent = 0;      // to the client
+  std::chrono::microseconds duration{0};
+  std::string flags;  // UF (connect failed), UH (no host), NC (no cluster), or "-"
 };
 
 struct WorkerOptions {
@@ -48,6 +67,9 @@ struct WorkerOptions {
   // to one (SO_ORIGINAL_DST differs from the listener) is routed by its original destination;
   // one that was not is an explicit-proxy connection, routed by its request's authority.
   std::vector<event::Endpoint> listen;
+  // The inbound listeners (15006): connections iptables redirected to this pod's app ports,
+  // matched against the inbound listener's filter chains by their original destination.
+  std::vector<event::Endpoint> inbound_listen;
   http1::Limits limits;
   // Request bodies up to this size are kept for retries; a longer body streams through and its
   // request is not retried once a byte of it went upstream.
@@ -58,6 +80,16 @@ struct WorkerOptions {
   std::uint64_t seed = 0;
   // Called on the worker's thread after every request (keep it short).
   std::function<void(const RequestRecord&)> on_request;
+  // Called on the worker's thread when a TCP-proxied connection opens (record.connected false,
+  // no bytes yet) and when it closes.
+  std::function<void(const TcpRecord&, bool closed)> on_tcp;
+};
+
+// A connection a worker owns (HTTP/1.1, HTTP/2, TCP): closed at once by Abort on shutdown.
+class WorkerConnection {
+ public:
+  virtual ~WorkerConnection() = default;
+  virtual void Abort() = 0;
 };
 
 // One endpoint's pool as a worker sees it, for the admin's /clusters.
@@ -81,9 +113,14 @@ struct WorkerCounters {
   std::atomic<std::uint64_t> retries{0};
   std::atomic<std::uint64_t> upstream_connect_failures{0};
   std::atomic<std::uint64_t> upstream_timeouts{0};
+  // Circuit breakers and outlier detection (Envoy's cluster stat names, summed over clusters).
+  std::atomic<std::uint64_t> upstream_rq_pending_overflow{0};  // 503 UO: max_pending_requests or max_requests
+  std::atomic<std::uint64_t> upstream_cx_overflow{0};          // a connection over max_connections (request queued)
+  std::atomic<std::uint64_t> upstream_rq_retry_overflow{0};    // a retry refused by max_retries or the retry budget
+  std::atomic<std::uint64_t> outlier_detection_ejections_enforced{0};
+  std::atomic<std::uint64_t> upstream_rq_mirrored{0};          // mirror copies sent (request_mirror_policies)
+  std::atomic<std::uint64_t> stream_idle_timeouts{0};          // route idle_timeout hit (408 SI or reset)
 };
-
-class DownstreamConnection;
 
 class Worker {
  public:
@@ -121,18 +158,29 @@ class Worker {
   // finds the state its request started with).
   struct ClusterState;
   std::shared_ptr<ClusterState> StateFor(const std::shared_ptr<const upstream::ClusterInfo>& cluster);
-  void Forget(DownstreamConnection* connection);
+  // For an ORIGINAL_DST cluster (Istio's passthrough clusters): the state of one destination, as
+  // a cluster whose only host is `destination`; kept while used, dropped after a minute unused.
+  std::shared_ptr<ClusterState> OriginalDstStateFor(const std::shared_ptr<const upstream::ClusterInfo>& cluster,
+                                                    const event::Endpoint& destination);
+  // A handler's connection joins (counted active) and leaves the worker's list.
+  void Adopt(WorkerConnection* connection);
+  void Forget(WorkerConnection* connection);
 
   struct ClusterState {
     std::shared_ptr<const upstream::ClusterInfo> info;
     upstream::LoadBalancer balancer;
     std::vector<std::shared_ptr<upstream::ConnectionPool>> pools;  // by host index
     explicit ClusterState(std::shared_ptr<const upstream::ClusterInfo> cluster);
+    // Shared by the workers through the registry, by cluster name: circuit breaker counters and
+    // the outlier state of each host (by host index). Initialised here so the state built by
+    // StateFor picks them up (the pools attach the runtime on first use).
+    std::shared_ptr<upstream::ClusterRuntime> runtime = upstream::ClusterRuntimeRegistry::Default().For(info->name);
+    std::vector<std::shared_ptr<upstream::HostHealth>> health = runtime->ApplyConfig(*info);
   };
 
  private:
   class Acceptor;
-  void Accept(int listen_fd);
+  void Accept(int listen_fd, bool inbound);
   void RetirePools();
 
   WorkerOptions options_;
@@ -143,9 +191,15 @@ class Worker {
   ConfigSnapshotPtr config_;
   event::Random random_;
   std::map<std::string, std::shared_ptr<ClusterState>, std::less<>> clusters_;
+  struct OriginalDst {
+    std::shared_ptr<const upstream::ClusterInfo> base;
+    std::shared_ptr<ClusterState> state;
+    event::Clock::time_point last_used;
+  };
+  std::map<std::string, OriginalDst, std::less<>> original_dst_;  // by "CLUSTER|IP:PORT"
   // Replaced cluster states, kept until the pools only they hold are idle.
   std::vector<std::shared_ptr<ClusterState>> retired_;
-  std::vector<DownstreamConnection*> connections_;
+  std::vector<WorkerConnection*> connections_;
   WorkerCounters counters_;
   struct Sweeper;
   std::unique_ptr<Sweeper> sweeper_;

@@ -23,6 +23,9 @@ int ListenTcp(const Endpoint& at, bool reuse_port, std::string* error);
 // Starts a non-blocking connect; the socket becomes writable when it completes (then check
 // ConnectResult). -1 with *error when it failed at once.
 int ConnectTcp(const Endpoint& to, std::string* error);
+// The same from a given local address (upstream_bind_config; port chosen by the kernel). An
+// empty `source` is ConnectTcp.
+int ConnectTcpFrom(const Endpoint& to, const std::string& source, std::string* error);
 // 0 when the connect of `fd` succeeded, else the errno it failed with.
 int ConnectResult(int fd);
 

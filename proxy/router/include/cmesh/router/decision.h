@@ -56,6 +56,7 @@ struct Decision {
   std::chrono::milliseconds delay_duration{0};
   bool abort = false;
   std::uint32_t abort_status = 0;
+  std::optional<std::uint32_t> abort_grpc_status;  // a gRPC abort: HTTP 200 with this grpc-status
 
   // Header operations, in Envoy's order (most specific level first unless the route
   // configuration sets most_specific_header_mutations_wins), each level's removals before its

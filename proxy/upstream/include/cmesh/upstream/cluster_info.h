@@ -11,11 +11,13 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cmesh/event/socket.h"
+#include "cmesh/upstream/resilience_config.h"
 #include "envoy/config/cluster/v3/cluster.pb.h"
 #include "envoy/config/endpoint/v3/endpoint.pb.h"
 
@@ -60,6 +62,19 @@ struct ClusterInfo {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   std::uint32_t max_requests_per_connection = 0;  // 0 = unlimited
+  // upstream_bind_config.source_address: the local address connections bind before connecting
+  // (Istio's InboundPassthroughCluster binds 127.0.0.6, which cmesh-init's rules let through
+  // instead of redirecting back to the proxy). Empty: the kernel picks.
+  std::string source_address;
+  // The service an inbound cluster delivers to (metadata istio.services[0].host, as Istio's
+  // inbound clusters carry it); empty when not said.
+  std::string service_host;
+
+  // The protocol requests go upstream with (HttpProtocolOptions): explicit_http_config's
+  // http2_protocol_options (Istio's http2/grpc ports) asks for HTTP/2 with prior knowledge,
+  // use_downstream_protocol_config for the client's own protocol; anything else HTTP/1.1.
+  enum class UpstreamProtocol { kHttp1, kHttp2, kDownstream };
+  UpstreamProtocol upstream_protocol = UpstreamProtocol::kHttp1;
 
   std::vector<Host> hosts;
   std::uint32_t excluded_hosts = 0;  // UNHEALTHY/DRAINING/TIMEOUT ones, and those of priorities not in use
@@ -76,6 +91,14 @@ struct ClusterInfo {
     std::uint32_t host;
   };
   std::vector<RingPoint> ring;
+
+  // Circuit breakers (DEFAULT priority) and outlier detection (unset: none), see
+  // resilience_config.h; their counters and ejections live in the shared ClusterRuntime.
+  CircuitBreakerThresholds thresholds;
+  std::optional<OutlierDetectionConfig> outlier;
+  // common_lb_config.healthy_panic_threshold (Envoy's default 50 %): below this share of
+  // endpoints not ejected, the balancer ignores the ejections (0 disables the panic mode).
+  std::uint32_t healthy_panic_threshold = 50;
 
   bool empty() const { return hosts.empty(); }
 };

@@ -27,6 +27,7 @@
 #include "cmesh/event/event_loop.h"
 #include "cmesh/event/socket.h"
 #include "cmesh/upstream/cluster_info.h"
+#include "cmesh/upstream/cluster_runtime.h"
 
 namespace cmesh::upstream {
 
@@ -43,6 +44,8 @@ struct PoolOptions {
   // the peek saves a system call per request under load. The stale-connection retry covers the
   // rare race.
   std::chrono::milliseconds check_on_reuse_after{100};
+  // The cluster's upstream_bind_config: connections leave from this address ("" = any).
+  std::string source_address;
 };
 
 // The worker's default cap on the idle timeout (see the header comment for why 55 s).
@@ -124,6 +127,7 @@ struct PoolStats {
   std::uint64_t closed_by_upstream = 0;  // idle connections the upstream closed (or wrote to)
   std::uint64_t idle_timeouts = 0;
   std::uint64_t idle_overflow = 0;       // closed because max_idle were already idle
+  std::uint64_t cx_overflow = 0;         // a new connection was over the cluster's max_connections
 };
 
 class ConnectionPool {
@@ -139,11 +143,26 @@ class ConnectionPool {
   // reaches `callbacks`; cancel it with Cancel). Counts as an active request until Release,
   // the failure callback, or Cancel. `fresh` skips the idle list: for the retry of a request
   // that failed on a reused connection, which should not meet another stale one.
+  //
+  // With a cluster runtime attached (AttachRuntime), a new connection is only opened while the
+  // cluster's open connections are below its max_connections, or when this pool has none at
+  // all (as Envoy, so a request can always make progress); otherwise the caller waits in this
+  // pool's queue (result.queued) for a connection released here, served first come first
+  // served. Cancel a queued wait with CancelWaiting. result.cx_overflow: the limit was hit.
   struct Acquired {
     UpstreamConnection* ready = nullptr;
     UpstreamConnection* pending = nullptr;
+    bool queued = false;
+    bool cx_overflow = false;
   };
   Acquired Acquire(PoolCallbacks& callbacks, bool fresh = false);
+  void CancelWaiting(PoolCallbacks& callbacks);
+  std::size_t waiting() const { return waiting_.size(); }
+
+  // The cluster whose max_connections this pool honours and whose open connection count it
+  // keeps (moving its count over when the runtime changes). Null: no limit.
+  void AttachRuntime(std::shared_ptr<ClusterRuntime> runtime);
+  ClusterRuntime* runtime() const { return runtime_.get(); }
   // The caller gave up (e.g. its client left). The connect goes on; the connection is kept
   // idle if it succeeds.
   void Cancel(UpstreamConnection* pending);
@@ -178,6 +197,11 @@ class ConnectionPool {
   void ArmIdleTimer();
   void OnIdleTimer();
   void AddActive(int delta);
+  UpstreamConnection* StartConnect(PoolCallbacks* callbacks);
+  UpstreamConnection* TakeIdle();
+  bool AtConnectionLimit() const;
+  void ScheduleServeWaiting();
+  void ServeWaiting();
 
   event::EventLoop& loop_;
   const event::Endpoint endpoint_;
@@ -189,6 +213,9 @@ class ConnectionPool {
   std::size_t active_ = 0;
   std::uint32_t* load_slot_ = nullptr;
   PoolStats stats_;
+  std::shared_ptr<ClusterRuntime> runtime_;
+  std::vector<PoolCallbacks*> waiting_;  // queued at the connection limit, oldest first
+  event::TimerId serve_timer_ = 0;
 };
 
 }  // namespace cmesh::upstream

@@ -11,14 +11,22 @@
 // - RANDOM: weighted random.
 // - RING_HASH (and MAGLEV): the ring's first point at or after the request's hash; a request
 //   without a hash key goes to a weighted random endpoint, as in Envoy.
+//
+// Endpoints the outlier detector ejected (`health`, shared by the workers) are skipped: a ring
+// goes on to the next point of an endpoint not ejected (what a ring rebuilt without it would
+// answer), the other policies pick again. When fewer than healthy_panic_threshold percent of
+// the endpoints are left, the ejections are ignored (Envoy's panic mode), and so when all are.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "cmesh/upstream/cluster_info.h"
+#include "cmesh/upstream/cluster_runtime.h"
 #include "cmesh/upstream/random.h"
 
 namespace cmesh::upstream {
@@ -33,7 +41,9 @@ class LoadBalancer {
   // answers 503 with the "no healthy upstream" flag). ORIGINAL_DST clusters have no hosts: the
   // caller connects to the original destination instead of asking.
   // `hash` (RING_HASH clusters only): the request's hash key; without one, a random endpoint.
-  std::optional<std::size_t> Pick(const ClusterInfo& cluster, Random& random, const std::uint64_t* hash = nullptr);
+  // `health` (by host index, or empty): the shared outlier state, whose ejected hosts are skipped.
+  std::optional<std::size_t> Pick(const ClusterInfo& cluster, Random& random, const std::uint64_t* hash = nullptr,
+                                  std::span<const std::shared_ptr<HostHealth>> health = {});
 
   // Active requests per endpoint, kept by the connection pools (see ConnectionPool's load
   // slot): the slot stays valid for the balancer's lifetime.
@@ -41,6 +51,7 @@ class LoadBalancer {
   std::uint32_t active(std::size_t index) const { return active_[index]; }
 
  private:
+  std::optional<std::size_t> PickAny(const ClusterInfo& cluster, Random& random, const std::uint64_t* hash);
   std::size_t RoundRobin(const ClusterInfo& cluster);
   std::size_t LeastRequest(const ClusterInfo& cluster, Random& random);
 
