@@ -6,6 +6,20 @@
 namespace cmesh::pilot {
 namespace {
 
+// "a,b,,c" → {a, b, c}.
+std::vector<std::string> SplitList(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(std::move(item));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 std::optional<int> ParsePort(const std::string& text) {
   int value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -38,6 +52,22 @@ std::string Usage() {
          "  --identity NAME         this replica in the Lease (default $POD_NAME, else the host name)\n"
          "  --write-status BOOL     whether the leader writes VirtualService/DestinationRule status\n"
          "                          (default true)\n"
+         "  --webhook-port N        HTTPS port of the admission webhooks /inject and /validate\n"
+         "                          (default 15017 with a Kubernetes source, else off; 0 = off)\n"
+         "  --webhook-cert-dir DIR  a mounted TLS Secret (tls.crt, tls.key, ca.crt); without one a\n"
+         "                          self-signed CA is made (default /var/run/secrets/cmesh/webhook)\n"
+         "  --webhook-dns-names N,...  the serving certificate's DNS names (default\n"
+         "                          cmesh-pilot.$POD_NAMESPACE.svc and its .cluster.local form)\n"
+         "  --webhook-ips IP,...    IP addresses in the serving certificate too\n"
+         "  --webhook-refresh-interval DUR  how often the webhook certificate is checked for renewal\n"
+         "                          and a mounted one re-read (default 60s)\n"
+         "  --injection-config FILE the injector's template, values and policy (YAML; default built-in)\n"
+         "  --mutating-webhook-name NAME, --validating-webhook-name NAME  the webhook configurations\n"
+         "                          whose caBundle the leader keeps current (default\n"
+         "                          cmesh-sidecar-injector, cmesh-validator; \"\" skips one)\n"
+         "  --outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY  what sidecars do with destinations\n"
+         "                          outside the registry (meshConfig.outboundTrafficPolicy; default\n"
+         "                          ALLOW_ANY)\n"
          "  --xds-port N            ADS gRPC port (default 15010; 0 picks a free one)\n"
          "  --monitoring-port N     /metrics port (default 15014)\n"
          "  --debug-port N          /ready and /debug/* port (default 8080)\n"
@@ -100,6 +130,21 @@ std::optional<Flags> ParseFlags(const std::vector<std::string>& args, std::strin
         ok = false;
       }
       flags.write_status = value == "true";
+    }
+    else if (name == "--webhook-port") ok = port(&flags.webhook_port);
+    else if (name == "--webhook-cert-dir") flags.webhook_cert_dir = value;
+    else if (name == "--webhook-dns-names") flags.webhook_dns_names = SplitList(value);
+    else if (name == "--webhook-ips") flags.webhook_ips = SplitList(value);
+    else if (name == "--injection-config") flags.injection_config = value;
+    else if (name == "--webhook-refresh-interval") ok = duration(&flags.webhook_refresh_interval);
+    else if (name == "--mutating-webhook-name") flags.mutating_webhook_name = value;
+    else if (name == "--validating-webhook-name") flags.validating_webhook_name = value;
+    else if (name == "--outbound-traffic-policy") {
+      if (value != "ALLOW_ANY" && value != "REGISTRY_ONLY") {
+        *error = "bad --outbound-traffic-policy \"" + value + "\" (ALLOW_ANY or REGISTRY_ONLY)";
+        ok = false;
+      }
+      flags.registry_only = value == "REGISTRY_ONLY";
     }
     else if (name == "--xds-port") ok = port(&flags.xds_port);
     else if (name == "--monitoring-port") ok = port(&flags.monitoring_port);

@@ -21,6 +21,22 @@ struct Flags {
   std::string leader_lease = "cmesh-pilot-leader";
   std::string identity;
   bool write_status = true;
+  // The admission webhooks over HTTPS: -1 = 15017 when a Kubernetes source is configured, else
+  // off; 0 = off.
+  int webhook_port = -1;
+  std::string webhook_cert_dir = "/var/run/secrets/cmesh/webhook";
+  // The serving certificate's names: the Service's DNS name first ("" = cmesh-pilot.$NS.svc), then
+  // extra names and IP addresses.
+  std::vector<std::string> webhook_dns_names;
+  std::vector<std::string> webhook_ips;
+  std::string injection_config;  // the injector's YAML (template, values, policy); "" = built-in
+  std::string mutating_webhook_name = "cmesh-sidecar-injector";
+  std::string validating_webhook_name = "cmesh-validator";
+  // How often the certificate is checked for renewal (and a mounted one re-read).
+  std::chrono::milliseconds webhook_refresh_interval{60'000};
+  // meshConfig.outboundTrafficPolicy.mode: ALLOW_ANY passes unknown destinations through,
+  // REGISTRY_ONLY sends them to the BlackHoleCluster.
+  bool registry_only = false;
   int xds_port = 15010;
   int monitoring_port = 15014;
   int debug_port = 8080;

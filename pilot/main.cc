@@ -6,9 +6,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,6 +41,8 @@
 #include "pilot_metrics.h"
 #include "resource_output.h"
 #include "status_reporter.h"
+#include "webhook_service.h"
+#include "cmesh/webhook/injector_config_file.h"
 
 namespace cmesh::pilot {
 namespace {
@@ -135,6 +139,7 @@ int Run(const Flags& flags) {
   pipeline::ThreadScheduler scheduler;
   CountingPublisher publisher(cache, pilot_metrics);
   pipeline::PushPipelineOptions pipeline_options;
+  if (flags.registry_only) pipeline_options.mesh.outbound_policy = compiler::MeshOptions::OutboundPolicy::kRegistryOnly;
   pipeline_options.on_push = [&pilot_metrics](const pipeline::PushStats& stats) {
     const double seconds = std::chrono::duration<double>(stats.duration).count();
     pilot_metrics.push_time.Get().Observe(seconds);
@@ -171,7 +176,10 @@ int Run(const Flags& flags) {
   std::unique_ptr<StatusReporter> status_reporter;
   std::unique_ptr<kube_source::KubeSource> kube_source;
   std::unique_ptr<leader::LeaderElector> elector;
-  if (!flags.kubeconfig.empty() || flags.in_cluster) {
+  std::unique_ptr<WebhookService> webhooks;
+  const bool kubernetes = !flags.kubeconfig.empty() || flags.in_cluster;
+  const int webhook_port = flags.webhook_port < 0 ? (kubernetes ? 15017 : 0) : flags.webhook_port;
+  if (kubernetes) {
     auto config = flags.in_cluster ? kube::LoadInClusterConfig() : kube::LoadKubeconfig(flags.kubeconfig);
     if (!config.ok()) {
       Log(LogLevel::kError, std::string(flags.in_cluster ? "in-cluster config" : "--kubeconfig " + flags.kubeconfig) +
@@ -196,26 +204,80 @@ int Run(const Flags& flags) {
     }
     kube_options.on_synced = [] { Log(LogLevel::kInfo, "kubernetes: caches synced, config pushed"); };
     kube_source = std::make_unique<kube_source::KubeSource>(*kube_client, merger, kube_options);
-    if (status_reporter) {
+    if (status_reporter || webhook_port > 0) {
       leader::LeaderElectionConfig election;
       election.lease_namespace = flags.leader_namespace;
       election.lease_name = flags.leader_lease;
       election.identity = leader::MakeLeaderIdentity(flags.identity);
       leader::LeaderCallbacks callbacks;
-      callbacks.on_started_leading = [&status_reporter, identity = election.identity] {
+      callbacks.on_started_leading = [&status_reporter, &webhooks, identity = election.identity] {
         Log(LogLevel::kInfo, "leader: " + identity + " leads; writing statuses");
-        status_reporter->SetLeader(true);
+        if (status_reporter) status_reporter->SetLeader(true);
+        if (webhooks) webhooks->SetLeader(true);
       };
-      callbacks.on_stopped_leading = [&status_reporter, identity = election.identity] {
+      callbacks.on_stopped_leading = [&status_reporter, &webhooks, identity = election.identity] {
         Log(LogLevel::kInfo, "leader: " + identity + " stopped leading");
-        status_reporter->SetLeader(false);
+        if (status_reporter) status_reporter->SetLeader(false);
+        if (webhooks) webhooks->SetLeader(false);
       };
       elector = std::make_unique<leader::LeaderElector>(*kube_client, election, callbacks);
-      elector->Start();
     }
     Log(LogLevel::kInfo, "kubernetes: watching " + config.value->server);
   }
   if (auto config = merger.config()) pilot_metrics.SetConfig(*config);
+
+  // The admission webhooks, before the leader election starts (its callbacks reach them).
+  if (webhook_port > 0) {
+    WebhookServiceOptions options;
+    options.address = flags.listen_address;
+    options.port = webhook_port;
+    options.cert_dir = flags.webhook_cert_dir;
+    options.refresh_interval = flags.webhook_refresh_interval;
+    const std::string ns = flags.leader_namespace;
+    if (flags.webhook_dns_names.empty()) {
+      options.certificate.service_dns_name = "cmesh-pilot." + ns + ".svc";
+      options.certificate.extra_dns_names = {"cmesh-pilot." + ns + ".svc.cluster.local"};
+    } else {
+      options.certificate.service_dns_name = flags.webhook_dns_names.front();
+      options.certificate.extra_dns_names.assign(flags.webhook_dns_names.begin() + 1, flags.webhook_dns_names.end());
+    }
+    options.certificate.ip_addresses = flags.webhook_ips;
+    options.injector.pilot_address = "cmesh-pilot." + ns + ".svc:15010";
+    options.injector.policy.excluded_namespaces = {ns, "kube-system", "kube-public", "kube-node-lease"};
+    if (!flags.injection_config.empty()) {
+      std::ifstream in(flags.injection_config);
+      std::stringstream text;
+      text << in.rdbuf();
+      if (!in) {
+        Log(LogLevel::kError, "--injection-config " + flags.injection_config + ": cannot read it");
+        return 1;
+      }
+      auto config = webhook::ParseInjectorConfig(text.str(), flags.injection_config, options.injector, &error);
+      if (!config) {
+        Log(LogLevel::kError, "--injection-config " + error);
+        return 1;
+      }
+      options.injector = std::move(*config);
+    }
+    options.mutating_configuration = flags.mutating_webhook_name;
+    options.validating_configuration = flags.validating_webhook_name;
+    // Namespaces' labels from the merged config (the Kubernetes source watches them).
+    auto namespaces = [&merger](const std::string& name) -> std::optional<webhook::Labels> {
+      auto config = merger.config();
+      if (!config) return std::nullopt;
+      for (const auto& n : config->namespaces) {
+        if (n.meta.name == name) return webhook::Labels(n.meta.labels.begin(), n.meta.labels.end());
+      }
+      return std::nullopt;
+    };
+    webhooks = WebhookService::Start(std::move(options), namespaces, kube_client.get(), &error);
+    if (!webhooks) {
+      Log(LogLevel::kError, "webhook: " + error);
+      return 1;
+    }
+    if (!webhooks->template_error().empty()) Log(LogLevel::kError, "injection template: " + webhooks->template_error());
+  }
+  if (elector) elector->Start();
 
   xds::SessionRegistry sessions;
   MetricsCallbacks callbacks(pilot_metrics, push_pipeline);
@@ -346,6 +408,7 @@ int Run(const Flags& flags) {
   monitoring_server.Stop();
   xds_server.Shutdown();
   if (elector) elector->Stop();  // releases the Lease: another replica takes over at once
+  webhooks.reset();
   kube_source.reset();
   status_reporter.reset();
   dir_source.reset();

@@ -68,7 +68,8 @@ TEST(KubeChurnSmoke, EveryWriteReachesTheSidecarFromCmeshPilot) {
        "5s", "--writers", "4", "--drain", "60s", "--sync-timeout", "120s", "--settle", "200ms", "--xds-port", "auto",
        "--server-name", "cmesh", "--server-log", dir.path() + "/pilot.log", "--cleanup", "--",
        testing::BinDir() + "/cmesh-pilot", "--kubeconfig", kubeconfig, "--xds-port", "{XDS_PORT}",
-       "--monitoring-port", "{FREE_PORT}", "--debug-port", "{FREE_PORT}", "--listen-address", "127.0.0.1",
+       "--monitoring-port", "{FREE_PORT}", "--debug-port", "{FREE_PORT}", "--webhook-port", "0",
+       "--listen-address", "127.0.0.1",
        "--leader-election-namespace", ns.name()},
       options);
   std::cout << result.out << result.err;

@@ -96,7 +96,8 @@ TEST(KubeInteropTest, AVirtualServiceAppliedWithKubectlReachesAConnectedGrpcClie
   ASSERT_EQ(Apply(VirtualService(ns.name(), "v1")), "");
 
   PilotProcess pilot({"--kubeconfig", KubeconfigPath(), "--xds-port", "0", "--debug-port", "0", "--monitoring-port",
-                      "0", "--listen-address", "127.0.0.1", "--leader-election-namespace", ns.name()});
+                      "0", "--webhook-port", "0", "--listen-address", "127.0.0.1", "--leader-election-namespace",
+                      ns.name()});
   auto xds_port = pilot.WaitForPort("xds", 20s);
   auto debug_port = pilot.WaitForPort("debug", 20s);
   ASSERT_TRUE(xds_port && debug_port) << pilot.Log();

@@ -127,7 +127,7 @@ struct Pilot {
   Pilot(const std::string& kubeconfig, const std::string& lease_ns, const std::string& identity = "pilot",
         std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"--kubeconfig", kubeconfig, "--xds-port", "0", "--debug-port", "0",
-                                     "--monitoring-port", "0", "--listen-address", "127.0.0.1",
+                                     "--monitoring-port", "0", "--webhook-port", "0", "--listen-address", "127.0.0.1",
                                      "--leader-election-namespace", lease_ns, "--identity", identity,
                                      "--debounce-quiet", "20ms", "--memory-release-interval", "0"};
     args.insert(args.end(), extra.begin(), extra.end());

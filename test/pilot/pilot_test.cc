@@ -276,7 +276,16 @@ TEST(Pilot, ServesSidecarPushesChangesAndShutsDownCleanly) {
 
   // Metrics: one connected stream; the group's first snapshot and the route change published, the
   // clusters untouched by the change (so published once); one invalid object skipped.
+  // The push's own accounting (its time, its log line) is recorded once the push returns, which
+  // can be after the proxy already ACKed what it published: poll until it is in.
   auto metrics = HttpGet(*monitoring_port, "/metrics");
+  deadline = std::chrono::steady_clock::now() + kDeadline;
+  while (std::chrono::steady_clock::now() < deadline &&
+         (MetricValue(metrics.body, "pilot_xds_push_time_count").value_or(0) < 2 ||
+          MetricValue(metrics.body, "pilot_xds_pushes{type=\"rds\"}").value_or(0) < 2)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    metrics = HttpGet(*monitoring_port, "/metrics");
+  }
   ASSERT_EQ(metrics.status, 200);
   EXPECT_EQ(MetricValue(metrics.body, "pilot_xds"), 1);
   EXPECT_EQ(MetricValue(metrics.body, "pilot_xds_pushes{type=\"rds\"}"), 2);
@@ -343,6 +352,40 @@ TEST(Pilot, ServesSidecarPushesChangesAndShutsDownCleanly) {
 }
 
 // "::" listens on every interface of both families, as Istio's pilot does.
+// meshConfig.outboundTrafficPolicy through --outbound-traffic-policy: with REGISTRY_ONLY the
+// virtual outbound listener's default chain (destinations outside the registry) is the black hole.
+TEST(Pilot, OutboundTrafficPolicyRegistryOnlyBlackHolesUnknownDestinations) {
+  for (const std::string policy : {"ALLOW_ANY", "REGISTRY_ONLY"}) {
+    TempDir dir;
+    ASSERT_FALSE(dir.path().empty());
+    CopyData(dir, "services.yaml", "services.yaml");
+    CopyData(dir, "pods.yaml", "pods.yaml");
+    auto args = PortZeroArgs(dir.path());
+    args.insert(args.end(), {"--outbound-traffic-policy", policy});
+    PilotProcess pilot(args);
+    auto debug_port = pilot.WaitForPort("debug", kDeadline);
+    ASSERT_TRUE(debug_port) << pilot.Log();
+    auto deadline = std::chrono::steady_clock::now() + kDeadline;
+    while (HttpGet(*debug_port, "/ready").status != 200 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto dump = nlohmann::json::parse(
+        HttpGet(*debug_port, "/debug/config_dump?proxyID=sidecar~10.1.1.21~ratings-v1-1.demo~demo.svc.cluster.local").body,
+        nullptr, false);
+    ASSERT_TRUE(dump.is_object()) << pilot.Log();
+    std::string default_cluster;
+    for (const auto& l : dump["listeners"]) {
+      if (l["name"] == "virtualOutbound") {
+        default_cluster = l["defaultFilterChain"]["filters"][0]["typedConfig"]["cluster"].get<std::string>();
+      }
+    }
+    EXPECT_EQ(default_cluster, policy == "ALLOW_ANY" ? "PassthroughCluster" : "BlackHoleCluster") << policy;
+  }
+  PilotProcess bad({"--config-dir", "/tmp", "--outbound-traffic-policy", "ALLOW_SOME"});
+  EXPECT_EQ(bad.Wait(kDeadline), 2);
+  EXPECT_THAT(bad.Log(), HasSubstr("bad --outbound-traffic-policy \"ALLOW_SOME\""));
+}
+
 TEST(Pilot, ListensOnIpv6AndIpv4WithTheUnspecifiedIpv6Address) {
   TempDir dir;
   ASSERT_FALSE(dir.path().empty());

@@ -1,0 +1,64 @@
+#include "cmesh/webhook/tls_server_context.h"
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+namespace cmesh::webhook {
+namespace {
+
+std::string LastError(const std::string& what) {
+  const unsigned long code = ERR_get_error();
+  ERR_clear_error();
+  if (code == 0) return what;
+  char text[256];
+  ERR_error_string_n(code, text, sizeof(text));
+  return what + ": " + text;
+}
+
+}  // namespace
+
+std::shared_ptr<SSL_CTX> MakeServerTlsContext(const ServingCertificate& certificate, std::string* error) {
+  std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
+  if (!ctx) {
+    *error = LastError("SSL_CTX_new");
+    return nullptr;
+  }
+  SSL_CTX* c = ctx.get();
+  if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1 || SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1) {
+    *error = LastError("TLS settings");
+    return nullptr;
+  }
+  SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+
+  const std::string& pem = certificate.serving.certificate_pem;
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509* leaf = bio != nullptr ? PEM_read_bio_X509(bio, nullptr, nullptr, nullptr) : nullptr;
+  bool ok = leaf != nullptr && SSL_CTX_use_certificate(c, leaf) == 1;
+  X509_free(leaf);
+  // The rest of the chain, if the mounted tls.crt carries intermediates.
+  while (ok) {
+    X509* next = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    if (next == nullptr) break;
+    ok = SSL_CTX_add0_chain_cert(c, next) == 1;
+    if (!ok) X509_free(next);
+  }
+  BIO_free(bio);
+  ERR_clear_error();  // the end of the PEM input reads as an error
+  if (!ok) {
+    *error = "the serving certificate does not load";
+    return nullptr;
+  }
+  const std::string& key_pem = certificate.serving.private_key_pem;
+  bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+  EVP_PKEY* key = bio != nullptr ? PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr) : nullptr;
+  BIO_free(bio);
+  ok = key != nullptr && SSL_CTX_use_PrivateKey(c, key) == 1 && SSL_CTX_check_private_key(c) == 1;
+  EVP_PKEY_free(key);
+  if (!ok) {
+    *error = LastError("the serving key does not load or does not match the certificate");
+    return nullptr;
+  }
+  return ctx;
+}
+
+}  // namespace cmesh::webhook
