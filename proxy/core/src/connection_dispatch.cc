@@ -157,6 +157,7 @@ void StartChain(Worker& worker, int fd, DownstreamContext context, const ChainAc
   context.rds = action.rds;
   context.inline_routes = action.inline_routes;
   context.idle_timeout = action.http_idle_timeout;
+  context.upgrades = action.upgrade_types;
   if (already_read.starts_with(kHttp2Preface)) {
     StartHttp2Downstream(worker, fd, std::move(context), std::move(already_read));
     return;

@@ -60,6 +60,13 @@ void DownstreamConnection::OnReady(std::uint32_t ready) {
 
 void DownstreamConnection::Abort() { Close(); }
 
+void DownstreamConnection::Drain() {
+  if (dead_) return;
+  draining_ = true;
+  if (phase_ == Phase::kIdle && !request_ && out_.empty()) return Close();
+  if (request_) request_->keep_alive = false;  // the answer says "Connection: close"
+}
+
 void DownstreamConnection::Close() {
   if (dead_) return;
   dead_ = true;
@@ -159,7 +166,7 @@ bool DownstreamConnection::StartRequest(const http1::RequestHead& head) {
   Request& r = *request_;
   r.method = head.method;
   r.version_minor = head.version_minor;
-  r.keep_alive = head.keep_alive;
+  r.keep_alive = head.keep_alive && !draining_;  // during a drain: answered, then closed
   r.expect_continue = head.expect_continue;
   r.framing = head.framing;
   r.content_length = head.content_length;
@@ -179,6 +186,20 @@ bool DownstreamConnection::StartRequest(const http1::RequestHead& head) {
   for (const http1::Header& h : head.headers) {
     if (http1::IsHopByHop(head, h.name) || ProxyOwned(h.name)) continue;
     r.headers.push_back({std::string(h.name), std::string(h.value)});
+  }
+  // An upgrade the chain allows (upgrade_configs: WebSocket) keeps its Upgrade and Connection
+  // headers, which are otherwise hop-by-hop; one it does not allow goes on as a plain request.
+  if (head.ConnectionHas("upgrade")) {
+    for (const http1::Header& h : head.headers) {
+      if (!http1::EqualsIgnoreCase(h.name, "upgrade")) continue;
+      for (const std::string& allowed : context_.upgrades) {
+        if (http1::EqualsIgnoreCase(h.value, allowed)) r.upgrade = std::string(h.value);
+      }
+    }
+    if (!r.upgrade.empty()) {
+      r.headers.push_back({"connection", "upgrade"});
+      r.headers.push_back({"upgrade", r.upgrade});
+    }
   }
   if (const std::string* id = FindHeader(r.headers, "x-request-id")) {
     r.request_id = *id;
@@ -288,29 +309,32 @@ void DownstreamConnection::LocalReply(int status, std::string_view flags, std::s
   EndExchange();
 }
 
+void DownstreamConnection::EmitRequestRecord() {
+  if (!worker_.options().on_request || !request_) return;
+  RequestRecord record;
+  record.method = request_->method;
+  record.path = request_->path;
+  record.authority = request_->authority;
+  record.protocol_minor = request_->version_minor;
+  record.status = status_;
+  record.flags = flags_.empty() ? "-" : flags_;
+  record.bytes_received = request_->body_bytes;
+  record.bytes_sent = bytes_sent_;
+  record.duration = std::chrono::duration_cast<std::chrono::microseconds>(event::Clock::now() - start_);
+  record.upstream_host = upstream_host_.empty() ? "-" : upstream_host_;
+  record.cluster = cluster_ ? cluster_->name : "-";
+  record.route = route_name_.empty() ? "-" : std::string(route_name_);
+  record.request_id = request_->request_id;
+  record.attempts = attempts_;
+  record.inbound = context_.inbound;
+  if (cluster_) record.destination_service = cluster_->service_host;
+  worker_.options().on_request(record);
+}
+
 void DownstreamConnection::EndExchange() {
   CancelTimers();
   const bool keep_alive = request_ && request_->keep_alive;
-  if (worker_.options().on_request && request_) {
-    RequestRecord record;
-    record.method = request_->method;
-    record.path = request_->path;
-    record.authority = request_->authority;
-    record.protocol_minor = request_->version_minor;
-    record.status = status_;
-    record.flags = flags_.empty() ? "-" : flags_;
-    record.bytes_received = request_->body_bytes;
-    record.bytes_sent = bytes_sent_;
-    record.duration = std::chrono::duration_cast<std::chrono::microseconds>(event::Clock::now() - start_);
-    record.upstream_host = upstream_host_.empty() ? "-" : upstream_host_;
-    record.cluster = cluster_ ? cluster_->name : "-";
-    record.route = route_name_.empty() ? "-" : std::string(route_name_);
-    record.request_id = request_->request_id;
-    record.attempts = attempts_;
-    record.inbound = context_.inbound;
-    if (cluster_) record.destination_service = cluster_->service_host;
-    worker_.options().on_request(record);
-  }
+  EmitRequestRecord();
   const bool body_pending = request_ && !request_->body_done;
   request_.reset();
   config_.reset();

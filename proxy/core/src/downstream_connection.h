@@ -43,6 +43,7 @@ class DownstreamConnection final : public WorkerConnection, public event::IoWatc
   void OnReady(std::uint32_t ready) override;
   // Closes at once (worker shutdown).
   void Abort() override;
+  void Drain() override;
 
  private:
   enum class Phase {
@@ -64,6 +65,7 @@ class DownstreamConnection final : public WorkerConnection, public event::IoWatc
     std::uint64_t content_length = 0;
     std::vector<http1::OwnedHeader> headers;  // end-to-end headers as received
     std::string request_id;
+    std::string upgrade;  // the Upgrade value of an allowed upgrade request (WebSocket), else ""
     // Body reading state.
     std::uint64_t body_left = 0;  // kContentLength
     http1::ChunkedDecoder chunked;
@@ -124,6 +126,10 @@ class DownstreamConnection final : public WorkerConnection, public event::IoWatc
   void FlushDownstream();
   void UpdateInterest();
   void EndExchange();
+  void EmitRequestRecord();
+  // The upstream answered 101 to an allowed upgrade: the head goes to the client, and both
+  // sockets become a byte tunnel (TcpProxyConnection); this object leaves.
+  void SwitchProtocols(const http1::ResponseHead& head, std::size_t consumed);
   void Close();
 
   Worker& worker_;
@@ -133,7 +139,8 @@ class DownstreamConnection final : public WorkerConnection, public event::IoWatc
   const event::Endpoint& original_destination_ = context_.original_destination;
   const bool redirected_ = context_.redirected;
   bool dead_ = false;
-  bool served_any_ = false;  // a request was read (so the connection is not HTTP/2)
+  bool served_any_ = false;
+  bool draining_ = false;  // close after the exchange in progress  // a request was read (so the connection is not HTTP/2)
   event::TimerId idle_timer_ = 0;  // the connection manager's idle timeout, while no request is in
 
   std::string in_;

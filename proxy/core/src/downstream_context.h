@@ -3,8 +3,10 @@
 // matched, so the handler routes with the right table.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "cmesh/event/socket.h"
 #include "cmesh/router/route_table.h"
@@ -30,6 +32,9 @@ struct DownstreamContext {
   // The connection manager's idle timeout (no request in flight for that long closes it); zero
   // means none.
   std::chrono::milliseconds idle_timeout{0};
+  // The HTTP/1.1 upgrades the chain allows (upgrade_configs, lower case): such a request goes
+  // upstream with its Upgrade header, and a 101 answer turns the exchange into a byte tunnel.
+  std::vector<std::string> upgrades;
 };
 
 }  // namespace cmesh::proxy_core

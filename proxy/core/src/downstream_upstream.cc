@@ -4,6 +4,7 @@
 // requests, connections through the pool's queue, retries or the retry budget), outlier
 // reports for each attempt, request mirroring and the route's idle timeout.
 #include "downstream_connection.h"
+#include "tcp_proxy_connection.h"
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -294,6 +295,7 @@ void DownstreamConnection::ReadUpstream() {
       ReleaseUpstream(false);
       return LocalReply(502, "UPE", "upstream protocol error: " + error.reason);
     }
+    if (head.status == 101 && !request_->upgrade.empty()) return SwitchProtocols(head, consumed);
     if (head.status < 200) {  // 100 Continue and other interim answers: not forwarded
       up_in_.erase(0, consumed);
       continue;
@@ -354,6 +356,52 @@ void DownstreamConnection::StartResponse(const http1::ResponseHead& head, std::s
   response_started_ = true;
   phase_ = Phase::kResponding;
   up_in_.erase(0, consumed);
+}
+
+void DownstreamConnection::SwitchProtocols(const http1::ResponseHead& head, std::size_t consumed) {
+  status_ = 101;
+  ReportOutcome(upstream::AttemptResult::kResponse, 101);
+  std::vector<http1::OwnedHeader> headers;
+  std::string upgrade = request_->upgrade;
+  for (const http1::Header& h : head.headers) {
+    if (http1::EqualsIgnoreCase(h.name, "upgrade")) upgrade = std::string(h.value);
+    if (http1::IsHopByHop(head, h.name)) continue;
+    headers.push_back({std::string(h.name), std::string(h.value)});
+  }
+  router::ApplyHeaderOps(decision_.response_header_ops, headers);
+  headers.insert(headers.end(), extra_response_headers_.begin(), extra_response_headers_.end());
+  headers.push_back({"connection", "upgrade"});
+  headers.push_back({"upgrade", upgrade});
+  http1::AppendResponseHead(&out_, 101, head.reason, headers, http1::BodyFraming::kNone, 0, /*keep_alive=*/true);
+  response_started_ = true;
+  // What each side sent past the upgrade goes to the other first: the upstream's first frames
+  // after its 101, the client's frames after its request (and request bytes not written yet).
+  std::string to_downstream = std::move(out_);
+  to_downstream.append(up_in_, consumed, std::string::npos);
+  std::string to_upstream = std::move(up_out_);
+  to_upstream += early_body_;
+  to_upstream += in_;
+  TcpRecord record;
+  record.cluster = cluster_ ? cluster_->name : "-";
+  record.upstream_host = upstream_host_;
+  record.inbound = context_.inbound;
+  record.connected = true;
+  EmitRequestRecord();
+  CancelTimers();  // the route timeout ends with the exchange; the tunnel has its idle timeout
+  const int up_fd = pool_->Detach(upstream_);
+  upstream_ = nullptr;
+  pool_ = nullptr;
+  // This object leaves the loop and the worker without closing the client's socket.
+  dead_ = true;
+  if (idle_timer_) worker_.loop().Cancel(idle_timer_);
+  idle_timer_ = 0;
+  worker_.loop().Remove(fd_);
+  const int down_fd = fd_;
+  fd_ = -1;
+  worker_.Forget(this);
+  worker_.loop().Post([this] { delete this; });
+  TcpProxyConnection::StartTunnel(worker_, down_fd, up_fd, std::move(to_upstream), std::move(to_downstream),
+                                  std::move(record), context_.idle_timeout);
 }
 
 void DownstreamConnection::PumpResponseBody() {

@@ -33,7 +33,7 @@ class Http2Downstream final : public WorkerConnection, public event::IoWatcher, 
   void Abort() override { Close(); }
   // Graceful drain: GOAWAY now; the streams in flight finish, then the connection closes. (For
   // the worker's drain on SIGTERM, once worker connections have a drain hook.)
-  void Drain();
+  void Drain() override;
 
   // For the exchanges.
   Worker& worker() { return worker_; }

@@ -102,6 +102,14 @@ class ChainCompiler {
       if (Negative(idle)) return Fail("common_http_protocol_options.idle_timeout must not be negative");
       action->http_idle_timeout = Millis(idle);
     }
+    for (const auto& upgrade : hcm.upgrade_configs()) {
+      if (upgrade.has_enabled() && !upgrade.enabled().value()) continue;
+      if (!upgrade.filters().empty()) return Fail("upgrade_configs with their own filters are not supported");
+      std::string type = upgrade.upgrade_type();
+      for (char& c : type) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (type == "connect") return Fail("upgrade_configs CONNECT is not supported");
+      action->upgrade_types.push_back(std::move(type));
+    }
     for (const auto& filter : hcm.http_filters()) {
       const std::string& n = filter.name();
       if (n != "envoy.filters.http.fault" && n != "envoy.filters.http.cors" && n != "envoy.filters.http.router" &&

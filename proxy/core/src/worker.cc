@@ -77,6 +77,8 @@ void Worker::StopAccepting() {
       ::close(fd);
     }
     listen_fds_.clear();
+    // Drain may close a connection, which leaves the list: walk a copy.
+    for (WorkerConnection* connection : std::vector<WorkerConnection*>(connections_)) connection->Drain();
   });
 }
 

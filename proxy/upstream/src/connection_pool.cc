@@ -245,6 +245,16 @@ void ConnectionPool::Release(UpstreamConnection* c, bool keep_alive) {
   MakeIdle(c);
 }
 
+int ConnectionPool::Detach(UpstreamConnection* c) {
+  AddActive(-1);
+  c->watcher_ = nullptr;
+  const int fd = c->fd_;
+  loop_.Remove(fd);
+  c->fd_ = -1;  // Destroy leaves a socket it no longer has
+  Destroy(c);
+  return fd;
+}
+
 void ConnectionPool::Drain() {
   ++generation_;
   while (!idle_.empty()) Destroy(idle_.back());

@@ -94,6 +94,72 @@ class EchoServer {
   std::thread thread_;
 };
 
+// Answers an upgrade request for WebSocket with 101 and then echoes bytes; any other request with
+// 426 and a close. Records whether the Upgrade header arrived.
+class UpgradeServer {
+ public:
+  UpgradeServer() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(::listen(fd_, 16), 0);
+    socklen_t len = sizeof addr;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        std::thread([this, c] {
+          std::string in;
+          char buffer[4096];
+          while (in.find("\r\n\r\n") == std::string::npos) {
+            const ssize_t n = ::recv(c, buffer, sizeof buffer, 0);
+            if (n <= 0) break;
+            in.append(buffer, static_cast<std::size_t>(n));
+          }
+          std::string lower = in;
+          for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+          const bool upgrade = lower.find("\r\nupgrade: websocket\r\n") != std::string::npos &&
+                               lower.find("\r\nconnection: upgrade\r\n") != std::string::npos;
+          saw_upgrade_ = saw_upgrade_ || upgrade;
+          if (!upgrade) {
+            const std::string refuse = "HTTP/1.1 426 Upgrade Required\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+            ::send(c, refuse.data(), refuse.size(), MSG_NOSIGNAL);
+            ::close(c);
+            return;
+          }
+          // The 101 and a first frame of our own in one write, then whatever followed the head.
+          std::string reply = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nserver-hello;";
+          reply += in.substr(in.find("\r\n\r\n") + 4);
+          ::send(c, reply.data(), reply.size(), MSG_NOSIGNAL);
+          for (;;) {
+            const ssize_t n = ::recv(c, buffer, sizeof buffer, 0);
+            if (n <= 0) break;
+            ::send(c, buffer, static_cast<std::size_t>(n), MSG_NOSIGNAL);
+          }
+          ::close(c);
+        }).detach();
+      }
+    });
+  }
+  ~UpgradeServer() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  bool saw_upgrade() const { return saw_upgrade_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> saw_upgrade_{false};
+  std::thread thread_;
+};
+
 std::string StaticCluster(const std::string& name, const std::string& ip, int port, const std::string& extra = "") {
   return R"({"name":")" + name + R"(","type":"STATIC","connectTimeout":"1s",)" + extra +
          R"("loadAssignment":{"clusterName":")" + name + R"(","endpoints":[{"lbEndpoints":[{"endpoint":{"address":{"socketAddress":{"address":")" +
@@ -105,9 +171,10 @@ std::string TcpFilter(const std::string& body) {
          body + "}}";
 }
 
-std::string InlineHcm(const std::string& cluster) {
+std::string InlineHcm(const std::string& cluster, bool websocket = false) {
   return R"({"name":"envoy.filters.network.http_connection_manager","typedConfig":{"@type":"type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
-    "statPrefix":"inbound","routeConfig":{"name":")" + cluster + R"(","virtualHosts":[{"name":"inbound","domains":["*"],
+    "statPrefix":"inbound",)" + std::string(websocket ? R"("upgradeConfigs":[{"upgradeType":"websocket"}],)" : "") +
+         R"("routeConfig":{"name":")" + cluster + R"(","virtualHosts":[{"name":"inbound","domains":["*"],
       "routes":[{"name":"default","match":{"prefix":"/"},"route":{"cluster":")" + cluster + R"(","timeout":"0s"}}]}]},
     "httpFilters":[{"name":"envoy.filters.http.router","typedConfig":{"@type":"type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"}}]}})";
 }
@@ -314,6 +381,60 @@ TEST_F(InboundTcpTest, PassthroughOfAConnectionThatWasNotRedirectedIsRefusedNotL
   ASSERT_EQ(closed.size(), 1u);
   EXPECT_EQ(closed[0].flags, "UH");
   EXPECT_FALSE(closed[0].connected);
+}
+
+// WebSocket: the chain's upgrade_configs allow it; the request goes up with its Upgrade header,
+// the 101 comes back, then bytes flow both ways unchanged (the client's early frame included).
+TEST_F(InboundTcpTest, AWebSocketUpgradeBecomesATunnelWhenTheChainAllowsIt) {
+  UpgradeServer server;
+  auto configure = [&](bool websocket) {
+    Configure(R"({"name":"virtualInbound","address":{"socketAddress":{"address":"0.0.0.0","portValue":15006}},
+      "trafficDirection":"INBOUND","filterChains":[{"name":"ws","filterChainMatch":{"destinationPort":)" +
+                  std::to_string(http_port_) + R"(},"filters":[)" + InlineHcm("inbound|8080||", websocket) + "]}]}",
+              {{"inbound|8080||", StaticCluster("inbound|8080||", "127.0.0.1", server.port())}});
+  };
+  configure(true);
+  const int fd = testing::ConnectTcp(http_port_, "127.0.0.1", std::chrono::seconds(5));
+  ASSERT_GE(fd, 0);
+  const std::string request = "GET /chat HTTP/1.1\r\nHost: chat:8080\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\nearly;";
+  ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+  std::string got;
+  char buffer[4096];
+  auto read_until = [&](const std::string& what) {
+    while (got.find(what) == std::string::npos) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) return false;
+      got.append(buffer, static_cast<std::size_t>(n));
+    }
+    return true;
+  };
+  ASSERT_TRUE(read_until("early;")) << got;
+  EXPECT_THAT(got, StartsWith("HTTP/1.1 101 "));
+  EXPECT_THAT(got, HasSubstr("\r\nconnection: upgrade\r\n"));
+  EXPECT_THAT(got, HasSubstr("\r\nupgrade: websocket\r\n"));
+  EXPECT_THAT(got, HasSubstr("\r\n\r\nserver-hello;early;"));
+  // Frames after the switch, in both directions, untouched by HTTP framing.
+  const std::string frame("\x81\x05hello\r\n\r\n", 11);
+  ASSERT_EQ(::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL), static_cast<ssize_t>(frame.size()));
+  got.clear();
+  ASSERT_TRUE(read_until(frame));
+  EXPECT_EQ(got, frame);
+  ::close(fd);
+  auto records = Requests();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].status, 101);
+  EXPECT_EQ(records[0].path, "/chat");
+
+  // Without upgrade_configs the Upgrade header is hop-by-hop: the upstream sees a plain request.
+  UpgradeServer plain;
+  Configure(R"({"name":"virtualInbound","address":{"socketAddress":{"address":"0.0.0.0","portValue":15006}},
+      "trafficDirection":"INBOUND","filterChains":[{"name":"ws","filterChainMatch":{"destinationPort":)" +
+                std::to_string(http_port_) + R"(},"filters":[)" + InlineHcm("inbound|8080||", false) + "]}]}",
+            {{"inbound|8080||", StaticCluster("inbound|8080||", "127.0.0.1", plain.port())}});
+  const std::string refused = testing::ExchangeTcp(http_port_, request);
+  EXPECT_THAT(refused, StartsWith("HTTP/1.1 426 "));
+  EXPECT_FALSE(plain.saw_upgrade());
 }
 
 TEST_F(InboundTcpTest, AnUnknownTcpClusterClosesTheConnectionWithNc) {

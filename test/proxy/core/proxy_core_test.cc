@@ -287,6 +287,24 @@ TEST_F(ProxyCoreTest, HeaderRoutingSendsJasonToV2) {
   EXPECT_EQ(body["headers"]["x-request-id"].get<std::string>().size(), 36u);  // a generated UUID
 }
 
+// Draining (SIGTERM, /drain_listeners): a kept-alive connection with no request in flight is
+// closed at once; one whose request is in flight gets its answer with "Connection: close".
+TEST_F(ProxyCoreTest, DrainingClosesIdleConnectionsAndEndsBusyOnesAfterTheirAnswer) {
+  Configure(kJasonToV2);
+  Client idle(proxy_port_);
+  idle.Send("GET /reviews/1 HTTP/1.1\r\nHost: reviews:9080\r\n\r\n");
+  ASSERT_THAT(idle.ReadResponse(), StartsWith("HTTP/1.1 200 OK"));
+  Client busy(proxy_port_);
+  busy.Send("GET /slow HTTP/1.1\r\nHost: reviews:9080\r\n\r\n");  // 0.3 s route timeout: answered 504 UT
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  worker_->StopAccepting();
+  EXPECT_TRUE(idle.ClosedByPeer());
+  const std::string answer = busy.ReadResponse();
+  EXPECT_THAT(answer, StartsWith("HTTP/1.1 504 "));
+  EXPECT_THAT(answer, HasSubstr("Connection: close\r\n"));
+  EXPECT_TRUE(busy.ClosedByPeer());
+}
+
 TEST_F(ProxyCoreTest, WeightedSplitFollowsTheWeightsAndHeadersAreRewritten) {
   Configure(kJasonToV2);
   Client client(proxy_port_);

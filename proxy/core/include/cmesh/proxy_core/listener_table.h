@@ -41,6 +41,8 @@ struct ChainAction {
   std::string rds;
   std::shared_ptr<const router::RouteTable> inline_routes;
   std::chrono::milliseconds http_idle_timeout{std::chrono::hours(1)};  // Envoy's default; 0 = none
+  // upgrade_configs: the protocols an HTTP/1.1 Upgrade may switch to (lower case, "websocket").
+  std::vector<std::string> upgrade_types;
   // kTcp
   std::vector<TcpTarget> tcp_clusters;
   std::uint64_t tcp_total_weight = 0;

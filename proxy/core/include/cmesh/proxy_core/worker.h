@@ -90,6 +90,9 @@ class WorkerConnection {
  public:
   virtual ~WorkerConnection() = default;
   virtual void Abort() = 0;
+  // The proxy is draining (SIGTERM, /drain_listeners): finish what is in flight, take no new
+  // requests (HTTP/1.1: close after the current exchange; HTTP/2: GOAWAY). TCP goes on.
+  virtual void Drain() {}
 };
 
 // One endpoint's pool as a worker sees it, for the admin's /clusters.
@@ -134,7 +137,7 @@ class Worker {
   bool Start(std::vector<event::Endpoint>* bound, std::string* error);
   // Thread-safe.
   void SetConfig(ConfigSnapshotPtr config);
-  // Thread-safe: closes the listening sockets (connections in progress go on).
+  // Thread-safe: closes the listening sockets; the open connections drain (WorkerConnection::Drain).
   void StopAccepting();
   // Thread-safe: ends the loop (open connections are closed) and joins.
   void Stop();

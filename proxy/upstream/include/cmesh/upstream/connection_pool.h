@@ -169,6 +169,10 @@ class ConnectionPool {
   // After the exchange: `keep_alive` when the response allowed reuse and the connection is in
   // a clean state (whole response read, nothing unread). The caller must not use it after.
   void Release(UpstreamConnection* connection, bool keep_alive);
+  // After an upgrade (HTTP 101, WebSocket): the connection leaves the pool and the loop, and its
+  // socket goes to the caller, who closes it. It no longer counts as one of the pool's (nor
+  // toward the cluster's max_connections).
+  int Detach(UpstreamConnection* connection);
 
   // Closes every idle connection; busy and connecting ones close when released instead of
   // going idle. Acquire keeps working (with new connections).
