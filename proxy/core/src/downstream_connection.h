@@ -91,7 +91,6 @@ class DownstreamConnection final : public WorkerConnection, public event::IoWatc
   // Routing and local answers.
   void Route();
   bool ApplyCors();
-  std::optional<std::uint64_t> ComputeHash();
   void AfterDelay();
   void Forward();
   void LocalReply(int status, std::string_view flags, std::string_view body,

@@ -11,6 +11,7 @@
 
 #include "cmesh/router/request_view.h"
 #include "request_fields.h"
+#include "upstream_choice.h"
 
 namespace cmesh::proxy_core {
 
@@ -99,52 +100,6 @@ bool DownstreamConnection::ApplyCors() {
   return false;
 }
 
-// The request's key for a consistent-hash cluster, as Envoy combines the route's hash policies.
-std::optional<std::uint64_t> DownstreamConnection::ComputeHash() {
-  std::optional<std::uint64_t> hash;
-  for (const router::HashPolicy& policy : decision_.hash_policies) {
-    std::optional<std::string> key;
-    switch (policy.kind) {
-      case router::HashPolicy::Kind::kHeader: {
-        std::string joined;
-        for (const auto& h : request_->headers) {
-          if (!http1::EqualsIgnoreCase(h.name, policy.name)) continue;
-          if (!joined.empty()) joined += ',';
-          joined += h.value;
-        }
-        if (!joined.empty()) key = std::move(joined);
-        break;
-      }
-      case router::HashPolicy::Kind::kSourceIp:
-        key = peer_.address;
-        break;
-      case router::HashPolicy::Kind::kQueryParameter:
-        key = QueryParameter(request_->path, policy.name);
-        break;
-      case router::HashPolicy::Kind::kCookie:
-        key = Cookie(request_->headers, policy.name);
-        if (!key && policy.cookie_ttl) {
-          // Envoy's generated cookie: a value derived from the client's address, hashed like a
-          // cookie the client sends, and set on the answer so the next request carries it.
-          char value[17];
-          std::snprintf(value, sizeof value, "%016llx",
-                        static_cast<unsigned long long>(upstream::HashKey(peer_.ToString())));
-          key = value;
-          std::string cookie = policy.name + "=\"" + *key + "\"; Max-Age=" + std::to_string(policy.cookie_ttl->count());
-          if (!policy.cookie_path.empty()) cookie += "; Path=" + policy.cookie_path;
-          extra_response_headers_.push_back({"set-cookie", cookie + "; HttpOnly"});
-        }
-        break;
-    }
-    if (key) {
-      const std::uint64_t value = upstream::HashKey(*key);
-      hash = hash ? (((*hash << 1) | (*hash >> 63)) ^ value) : value;
-    }
-    if (policy.terminal && hash) break;
-  }
-  return hash;
-}
-
 void DownstreamConnection::AfterDelay() {
   if (decision_.abort) {
     return LocalReply(static_cast<int>(decision_.abort_status), "FI", "fault filter abort");
@@ -169,7 +124,10 @@ void DownstreamConnection::Forward() {
     if (cluster_->hosts.empty()) return LocalReply(503, "UH", "no healthy upstream");
     cluster_state_ = worker_.StateFor(cluster_);
   }
-  if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) request_hash_ = ComputeHash();
+  if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) {
+    request_hash_ = RequestHash(decision_.hash_policies, {request_->headers, request_->path, request_->authority, peer_},
+                                &extra_response_headers_);
+  }
   if (request_->expect_continue && !request_->body_done) out_ += "HTTP/1.1 100 Continue\r\n\r\n";
   // max_stream_duration bounds the whole exchange; it caps the route timeout (both count from
   // here, where Envoy starts the route timeout at the end of the request: for the small

@@ -15,6 +15,7 @@
 #include "cmesh/http1/parser.h"
 #include "cmesh/router/header_op.h"
 #include "mirror_request.h"
+#include "upstream_choice.h"
 
 namespace cmesh::proxy_core {
 namespace {
@@ -41,20 +42,11 @@ void DownstreamConnection::StartAttempt() {
   }
   MaybeStartMirrors();
   runtime.MaybeSweep(*cluster_, cluster_state_->health, worker_.loop().now());
-  const auto health = std::span<const std::shared_ptr<upstream::HostHealth>>(cluster_state_->health);
-  auto pick = cluster_state_->balancer.Pick(*cluster_, worker_.random(), request_hash_ ? &*request_hash_ : nullptr, health);
+  // The balancer (ejected hosts skipped), and another endpoint than those tried when the retry
+  // policy asks (Istio's previous_hosts).
+  auto pick = PickHost(*cluster_state_, *cluster_, worker_.random(), request_hash_ ? &*request_hash_ : nullptr,
+                       decision_.retry, tried_hosts_);
   if (!pick) return LocalReply(503, "UH", "no healthy upstream");
-  // Istio's retry policy asks for another endpoint than the ones tried (previous_hosts).
-  const router::RetryPolicy* retry = decision_.retry;
-  if (retry && retry->previous_hosts && !tried_hosts_.empty()) {
-    // Envoy: up to host_selection_retry_max_attempts more picks (1 when unset), then the last.
-    for (std::uint32_t i = 0; i < retry->host_selection_max_attempts &&
-                              std::find(tried_hosts_.begin(), tried_hosts_.end(), *pick) != tried_hosts_.end();
-         ++i) {
-      pick = cluster_state_->balancer.Pick(*cluster_, worker_.random(), nullptr, health);
-      if (!pick) return LocalReply(503, "UH", "no healthy upstream");
-    }
-  }
   tried_hosts_.push_back(*pick);
   host_index_ = *pick;
   pool_ = cluster_state_->pools[host_index_].get();

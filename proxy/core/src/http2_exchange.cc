@@ -1,4 +1,5 @@
 #include "http2_exchange.h"
+#include "upstream_choice.h"
 
 #include <algorithm>
 #include <cctype>
@@ -219,44 +220,6 @@ void Http2Exchange::Forward() {
   StartAttempt();
 }
 
-// The request's key for a consistent-hash cluster, combined as Envoy does. A cookie the client
-// did not send is not generated here (the HTTP/1.1 path does that).
-std::optional<std::uint64_t> Http2Exchange::ComputeHash() const {
-  std::optional<std::uint64_t> hash;
-  for (const router::HashPolicy& policy : decision_.hash_policies) {
-    std::optional<std::string> key;
-    switch (policy.kind) {
-      case router::HashPolicy::Kind::kHeader: {
-        std::string joined;
-        for (const auto& h : headers_) {
-          if (h.name != policy.name) continue;
-          if (!joined.empty()) joined += ',';
-          joined += h.value;
-        }
-        if (policy.name == ":authority") joined = authority_;
-        if (policy.name == ":path") joined = path_;
-        if (!joined.empty()) key = std::move(joined);
-        break;
-      }
-      case router::HashPolicy::Kind::kSourceIp:
-        key = connection_.context().peer.address;
-        break;
-      case router::HashPolicy::Kind::kQueryParameter:
-        key = QueryParameter(path_, policy.name);
-        break;
-      case router::HashPolicy::Kind::kCookie:
-        key = Cookie(headers_, policy.name);
-        break;
-    }
-    if (key) {
-      const std::uint64_t value = upstream::HashKey(*key);
-      hash = hash ? (((*hash << 1) | (*hash >> 63)) ^ value) : value;
-    }
-    if (policy.terminal && hash) break;
-  }
-  return hash;
-}
-
 void Http2Exchange::StartAttempt() {
   Worker& worker = connection_.worker();
   ++attempts_;
@@ -272,20 +235,12 @@ void Http2Exchange::StartAttempt() {
     request_slot_ = true;
   }
   std::optional<std::uint64_t> hash;
-  if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) hash = ComputeHash();
-  const auto health = std::span<const std::shared_ptr<upstream::HostHealth>>(cluster_state_->health);
-  auto pick = cluster_state_->balancer.Pick(*cluster_, worker.random(), hash ? &*hash : nullptr, health);
-  if (!pick) return LocalReply(503, "UH", "no healthy upstream");
-  const router::RetryPolicy* retry = decision_.retry;
-  if (retry && retry->previous_hosts && !tried_hosts_.empty()) {
-    // Istio's retries ask for another endpoint than the ones tried (previous_hosts).
-    for (std::uint32_t i = 0; i < retry->host_selection_max_attempts &&
-                              std::find(tried_hosts_.begin(), tried_hosts_.end(), *pick) != tried_hosts_.end();
-         ++i) {
-      pick = cluster_state_->balancer.Pick(*cluster_, worker.random(), nullptr, health);
-      if (!pick) return LocalReply(503, "UH", "no healthy upstream");
-    }
+  if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) {
+    // A cookie the client did not send is not generated here (the HTTP/1.1 path does that).
+    hash = RequestHash(decision_.hash_policies, {headers_, path_, authority_, connection_.context().peer}, nullptr);
   }
+  auto pick = PickHost(*cluster_state_, *cluster_, worker.random(), hash ? &*hash : nullptr, decision_.retry, tried_hosts_);
+  if (!pick) return LocalReply(503, "UH", "no healthy upstream");
   tried_hosts_.push_back(*pick);
   host_index_ = *pick;
   if (attempts_ > 1) {

@@ -50,7 +50,6 @@ class Http2Exchange final : public Http2UpstreamHandler {
   void AfterDelay();
   void Forward();
   void StartAttempt();
-  std::optional<std::uint64_t> ComputeHash() const;
   void LocalReply(int status, std::string_view flags, std::string_view body,
                   std::optional<std::uint32_t> grpc_status = std::nullopt,
                   std::vector<http1::OwnedHeader> extra = {});

@@ -47,7 +47,12 @@ class Http1Bridge final : public Http2UpstreamRequest, private upstream::PoolCal
     *alive_ = false;
     if (queued_) pool_->CancelWaiting(*this);
     if (pending_ != nullptr) pool_->Cancel(pending_);
-    if (connection_ != nullptr) pool_->Release(connection_, false);
+    // The exchange lets go of this attempt from inside the call that delivers the end of the
+    // response, before MaybeDone could hand the connection back: a complete exchange with
+    // nothing more read than what was being delivered keeps the connection alive.
+    if (connection_ != nullptr) {
+      Finish(response_done_ && request_ended_ && out_.empty() && keep_alive_ && in_.size() == delivering_);
+    }
   }
 
   void Start() {
@@ -197,6 +202,7 @@ class Http1Bridge final : public Http2UpstreamRequest, private upstream::PoolCal
         piece = std::string_view(in_).substr(0, used);
         left_ -= used;
         response_done_ = left_ == 0;
+        delivering_ = used;
         Deliver(piece, response_done_);
       } else if (framing_ == http1::BodyFraming::kChunked) {
         std::vector<std::string_view> pieces;
@@ -206,6 +212,7 @@ class Http1Bridge final : public Http2UpstreamRequest, private upstream::PoolCal
           return false;
         }
         response_done_ = decoder_.done();
+        delivering_ = used;
         for (std::size_t i = 0; i < pieces.size(); ++i) {
           Deliver(pieces[i], response_done_ && i + 1 == pieces.size());
           if (!*alive) return false;
@@ -213,10 +220,12 @@ class Http1Bridge final : public Http2UpstreamRequest, private upstream::PoolCal
         if (response_done_ && pieces.empty()) Deliver({}, true);
       } else {
         used = in_.size();
+        delivering_ = used;
         Deliver(in_, false);
       }
       if (!*alive) return false;
       in_.erase(0, used);
+      delivering_ = 0;
     }
     return MaybeDone();
   }
@@ -288,6 +297,7 @@ class Http1Bridge final : public Http2UpstreamRequest, private upstream::PoolCal
   std::uint64_t left_ = 0;
   http1::ChunkedDecoder decoder_;
   std::size_t unconsumed_ = 0;
+  std::size_t delivering_ = 0;  // bytes of in_ being delivered to the handler (erased after)
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
