@@ -1,7 +1,6 @@
 // cpprestsdk's http_listener over HTTPS. Its ssl_context_callback fills the Boost.Asio SSL
 // context of each accepted connection, so the certificate it reads (under a mutex: this is the
 // control plane's admission path, not the proxy's) can change while the listener runs.
-#include <openssl/pem.h>
 #include <openssl/ssl.h>
 
 #include <cpprest/http_listener.h>
@@ -16,35 +15,6 @@ namespace {
 
 namespace http = web::http;
 
-// Loads the PEM pair into an OpenSSL context with the webhook's protocol floor and ciphers.
-bool Configure(SSL_CTX* ctx, const ServingCertificate& certificate, std::string* error) {
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  if (SSL_CTX_set_cipher_list(ctx, kTls12Ciphers) != 1) {
-    *error = "the TLS 1.2 cipher list was refused";
-    return false;
-  }
-  SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
-  std::unique_ptr<BIO, decltype(&BIO_free)> cert_bio(
-      BIO_new_mem_buf(certificate.serving.certificate_pem.data(), static_cast<int>(certificate.serving.certificate_pem.size())),
-      BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> cert(PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), X509_free);
-  std::unique_ptr<BIO, decltype(&BIO_free)> key_bio(
-      BIO_new_mem_buf(certificate.serving.private_key_pem.data(), static_cast<int>(certificate.serving.private_key_pem.size())),
-      BIO_free);
-  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr),
-                                                          EVP_PKEY_free);
-  if (!cert || !key || SSL_CTX_use_certificate(ctx, cert.get()) != 1 || SSL_CTX_use_PrivateKey(ctx, key.get()) != 1 ||
-      SSL_CTX_check_private_key(ctx) != 1) {
-    *error = "the serving certificate or its key does not load";
-    return false;
-  }
-  // The chain after the leaf (an intermediate, when a mounted certificate has one).
-  while (X509* extra = PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr)) {
-    SSL_CTX_add_extra_chain_cert(ctx, extra);  // takes ownership
-  }
-  return true;
-}
-
 class CpprestHttpsListener final : public HttpsListener {
  public:
   CpprestHttpsListener(const ServingCertificate& certificate, Handler handler)
@@ -54,7 +24,7 @@ class CpprestHttpsListener final : public HttpsListener {
   bool Open(const std::string& address, int port, std::string* error) {
     // Checked once here so a bad pair fails at start rather than at every handshake.
     std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> probe(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
-    if (!probe || !Configure(probe.get(), certificate_, error)) return false;
+    if (!probe || !ConfigureServerTls(probe.get(), certificate_, error)) return false;
     web::http::experimental::listener::http_listener_config config;
     config.set_ssl_context_callback([this](boost::asio::ssl::context& ctx) {
       ServingCertificate current;
@@ -63,7 +33,7 @@ class CpprestHttpsListener final : public HttpsListener {
         current = certificate_;
       }
       std::string why;
-      Configure(ctx.native_handle(), current, &why);  // loaded once above; a failure fails the handshake
+      ConfigureServerTls(ctx.native_handle(), current, &why);  // loaded once above; a failure fails the handshake
     });
     const std::string host = address.find(':') != std::string::npos ? "[" + address + "]" : address;
     try {

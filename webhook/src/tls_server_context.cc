@@ -23,10 +23,14 @@ std::shared_ptr<SSL_CTX> MakeServerTlsContext(const ServingCertificate& certific
     *error = LastError("SSL_CTX_new");
     return nullptr;
   }
-  SSL_CTX* c = ctx.get();
+  if (!ConfigureServerTls(ctx.get(), certificate, error)) return nullptr;
+  return ctx;
+}
+
+bool ConfigureServerTls(SSL_CTX* c, const ServingCertificate& certificate, std::string* error) {
   if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1 || SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1) {
     *error = LastError("TLS settings");
-    return nullptr;
+    return false;
   }
   SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
 
@@ -46,7 +50,7 @@ std::shared_ptr<SSL_CTX> MakeServerTlsContext(const ServingCertificate& certific
   ERR_clear_error();  // the end of the PEM input reads as an error
   if (!ok) {
     *error = "the serving certificate does not load";
-    return nullptr;
+    return false;
   }
   const std::string& key_pem = certificate.serving.private_key_pem;
   bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
@@ -56,9 +60,9 @@ std::shared_ptr<SSL_CTX> MakeServerTlsContext(const ServingCertificate& certific
   EVP_PKEY_free(key);
   if (!ok) {
     *error = LastError("the serving key does not load or does not match the certificate");
-    return nullptr;
+    return false;
   }
-  return ctx;
+  return true;
 }
 
 }  // namespace cmesh::webhook

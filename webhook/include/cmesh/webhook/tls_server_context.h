@@ -20,5 +20,7 @@ inline constexpr const char* kTls12Ciphers =
 
 // nullptr and *error when the certificate or key does not load or does not match.
 std::shared_ptr<SSL_CTX> MakeServerTlsContext(const ServingCertificate& certificate, std::string* error);
+// The same settings on a context someone else made (the HTTPS listener's per-connection one).
+bool ConfigureServerTls(SSL_CTX* context, const ServingCertificate& certificate, std::string* error);
 
 }  // namespace cmesh::webhook
