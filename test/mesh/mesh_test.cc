@@ -328,6 +328,39 @@ TEST(MeshTest, AppCallToAPodIpPassesThroughTheSidecar) {
   EXPECT_THAT(curl.out, HasSubstr("\"service\":\"details\"")) << curl.out;
 }
 
+// A port no Service declares, on a pod with a sidecar: its inbound capture sends the connection to
+// virtualInbound, whose default chain passes it through to the app (from 127.0.0.6, which
+// cmesh-init lets through instead of capturing it again).
+TEST(MeshTest, AnUndeclaredPortPassesThroughTheServersInboundSidecar) {
+  CMESH_REQUIRE_MESH();
+  MeshOptions options;
+  options.pods = {{.name = "productpage", .app = "productpage", .kind = AppKind::kNone},
+                  {.name = "details", .app = "details"}};
+  options.services = {{.name = "details"}};
+  Mesh mesh(options);
+  ASSERT_TRUE(mesh.ok()) << mesh.error();
+  // A second app in the details pod on 7777, which no Service names (bounded by timeout, so it
+  // cannot outlive the test).
+  CommandResult started = mesh.Exec("details", {"sh", "-c", "timeout 60 " + MeshBinDir() +
+                                                                "/cmesh-demo-backend --listen 0.0.0.0:7777 --service extra"
+                                                                " --version v9 >/dev/null 2>&1 &"});
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  const auto opened = [&] {
+    return MetricSum(mesh.Metrics("details"), "istio_tcp_connections_opened_total", {{"reporter", "destination"}});
+  };
+  const double before = opened();
+  CommandResult curl;
+  for (int i = 0; i < 50; ++i) {  // until the extra app listens
+    curl = mesh.Exec("productpage", {"curl", "-s", "--max-time", "5", "http://" + mesh.PodIp("details") + ":7777/"});
+    if (curl.exit_code == 0 && curl.out.find("\"service\":\"extra\"") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_THAT(curl.out, HasSubstr("\"service\":\"extra\"")) << curl.out << curl.err << "\n" << mesh.Logs();
+  // The server's sidecar carried it as bytes (its inbound passthrough), not as HTTP.
+  EXPECT_GE(opened() - before, 1) << mesh.Metrics("details");
+  mesh.Exec("details", {"pkill", "-f", "cmesh-demo-backend --listen 0.0.0.0:7777 --service extra"});
+}
+
 // ---- 3. A configuration change under load ----
 
 TEST(MeshTest, ConfigChangeUnderLoadDropsNoRequest) {
