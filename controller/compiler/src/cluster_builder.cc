@@ -86,11 +86,15 @@ Cluster BuildBlackHoleCluster(const MeshOptions& options) {
 Cluster BuildInboundPassthroughCluster(const MeshOptions& options) {
   Cluster cluster = BuildPassthroughCluster(options);
   cluster.set_name(kInboundPassthroughCluster);
-  // As Istio's: connections to the pod's own address leave from 127.0.0.6, which the pod's
-  // iptables rules (cmesh-init) exempt, so they reach the app instead of coming back to 15006.
-  auto* source = cluster.mutable_upstream_bind_config()->mutable_source_address();
-  source->set_address("127.0.0.6");
-  source->set_port_value(0);
+  // As Istio's: connections to the pod's own address leave from 127.0.0.6 (::6 over IPv6), which
+  // the pod's iptables rules (cmesh-init) exempt, so they reach the app instead of coming back to
+  // 15006.
+  auto* bind = cluster.mutable_upstream_bind_config();
+  bind->mutable_source_address()->set_address("127.0.0.6");
+  bind->mutable_source_address()->set_port_value(0);
+  auto* v6 = bind->add_extra_source_addresses()->mutable_address();  // for IPv6 pods
+  v6->set_address("::6");
+  v6->set_port_value(0);
   return cluster;
 }
 

@@ -70,7 +70,7 @@ class Connection final : public event::IoWatcher, public http2::ClientCallbacks 
         endpoint_(std::move(endpoint)),
         connect_timeout_(cluster.connect_timeout),
         idle_timeout_(upstream::PoolOptionsFor(cluster, idle_cap).idle_timeout),
-        source_address_(cluster.source_address),
+        source_address_(upstream::SourceAddressFor(cluster.source_addresses, endpoint_)),
         session_(http2::Settings{}, this) {}
 
   ~Connection() override {

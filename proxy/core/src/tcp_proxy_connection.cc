@@ -93,7 +93,7 @@ bool TcpProxyConnection::Connect(const DownstreamContext& context, const ChainAc
   }
   record_.upstream_host = destination.ToString();
   std::string error;
-  up_.fd = event::ConnectTcpFrom(destination, cluster->source_address, &error);
+  up_.fd = event::ConnectTcpFrom(destination, upstream::SourceAddressFor(cluster->source_addresses, destination), &error);
   if (up_.fd < 0) {
     record_.flags = "UF";
     return false;

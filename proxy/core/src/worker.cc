@@ -131,7 +131,7 @@ namespace {
 bool SamePoolOptions(const upstream::PoolOptions& a, const upstream::PoolOptions& b) {
   return a.connect_timeout == b.connect_timeout && a.idle_timeout == b.idle_timeout && a.max_idle == b.max_idle &&
          a.max_requests_per_connection == b.max_requests_per_connection && a.check_on_reuse == b.check_on_reuse &&
-         a.source_address == b.source_address;
+         a.source_addresses == b.source_addresses;
 }
 
 }  // namespace

@@ -118,7 +118,13 @@ struct Builder {
         return Fail("upstream_bind_config needs a source_address with an address");
       }
       if (bind.source_address().port_value() != 0) return Fail("upstream_bind_config with a fixed port is not supported");
-      info.source_address = bind.source_address().address();
+      info.source_addresses.push_back(bind.source_address().address());
+      for (const auto& extra : bind.extra_source_addresses()) {
+        if (!extra.has_address() || extra.address().address().empty() || extra.address().port_value() != 0) {
+          return Fail("upstream_bind_config extra_source_addresses need an address and no port");
+        }
+        info.source_addresses.push_back(extra.address().address());
+      }
     }
     if (auto istio = cluster.metadata().filter_metadata().find("istio"); istio != cluster.metadata().filter_metadata().end()) {
       if (auto services = istio->second.fields().find("services");
@@ -275,6 +281,14 @@ std::uint64_t HashKey(std::string_view key) {
   h ^= h >> 27;
   h *= 0x94d049bb133111ebull;
   return h ^ (h >> 31);
+}
+
+std::string SourceAddressFor(const std::vector<std::string>& sources, const event::Endpoint& destination) {
+  const bool v6 = destination.address.find(':') != std::string::npos;
+  for (const std::string& source : sources) {
+    if ((source.find(':') != std::string::npos) == v6) return source;
+  }
+  return "";
 }
 
 std::shared_ptr<const ClusterInfo> BuildCluster(const Cluster& cluster, const ClusterLoadAssignment* cla,

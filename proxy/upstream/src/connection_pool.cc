@@ -30,10 +30,10 @@ bool Connected(int fd) {
 
 PoolOptions PoolOptionsFor(const ClusterInfo& cluster, milliseconds idle_cap, std::size_t max_idle) {
   PoolOptions options;
+  options.source_addresses = cluster.source_addresses;
   options.connect_timeout = cluster.connect_timeout;
   options.max_requests_per_connection = cluster.max_requests_per_connection;
   options.max_idle = max_idle;
-  options.source_address = cluster.source_address;
   // 0 means "none" on either side: the other one applies.
   if (cluster.idle_timeout.count() == 0) {
     options.idle_timeout = idle_cap;
@@ -78,7 +78,10 @@ void UpstreamConnection::OnReady(std::uint32_t ready) {
 // ---- ConnectionPool ----
 
 ConnectionPool::ConnectionPool(event::EventLoop& loop, event::Endpoint endpoint, PoolOptions options)
-    : loop_(loop), endpoint_(std::move(endpoint)), options_(options) {}
+    : loop_(loop),
+      endpoint_(std::move(endpoint)),
+      options_(options),
+      source_address_(SourceAddressFor(options_.source_addresses, endpoint_)) {}
 
 ConnectionPool::~ConnectionPool() {
   if (idle_timer_ != 0) loop_.Cancel(idle_timer_);
@@ -156,7 +159,7 @@ ConnectionPool::Acquired ConnectionPool::Acquire(PoolCallbacks& callbacks, bool 
 UpstreamConnection* ConnectionPool::StartConnect(PoolCallbacks* callbacks) {
   ++stats_.connect_attempts;
   std::string error;
-  const int fd = event::ConnectTcpFrom(endpoint_, options_.source_address, &error);
+  const int fd = event::ConnectTcpFrom(endpoint_, source_address_, &error);
   all_.push_back(std::unique_ptr<UpstreamConnection>(new UpstreamConnection(*this, fd)));
   if (runtime_) runtime_->connections.fetch_add(1, std::memory_order_relaxed);
   UpstreamConnection* c = all_.back().get();

@@ -221,6 +221,8 @@ TEST(ListenerTest, TheInboundPassthroughClusterLeavesFrom127_0_0_6) {
   ASSERT_NE(cluster, nullptr);
   // cmesh-init exempts 127.0.0.6 from the redirection to 15006 (see proxy/init).
   EXPECT_EQ(cluster->upstream_bind_config().source_address().address(), "127.0.0.6");
+  ASSERT_EQ(cluster->upstream_bind_config().extra_source_addresses_size(), 1);
+  EXPECT_EQ(cluster->upstream_bind_config().extra_source_addresses(0).address().address(), "::6");
   EXPECT_FALSE(FindCluster(r, "PassthroughCluster")->has_upstream_bind_config());
 }
 

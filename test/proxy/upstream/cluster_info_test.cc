@@ -62,6 +62,29 @@ TEST(ClusterInfoTest, EdsClusterWithEnvoyDefaults) {
   EXPECT_TRUE(info->empty());  // no assignment yet: a 503 until EDS arrives
 }
 
+// Istio's InboundPassthroughCluster: 127.0.0.6 and ::6; each connection binds its family's.
+TEST(ClusterInfoTest, SourceAddressesPerFamilyAndTheServiceOfAnInboundCluster) {
+  auto info = Build(ParseCluster(R"pb(
+    name: "InboundPassthroughCluster" type: ORIGINAL_DST lb_policy: CLUSTER_PROVIDED
+    upstream_bind_config {
+      source_address { address: "127.0.0.6" port_value: 0 }
+      extra_source_addresses { address { address: "::6" port_value: 0 } }
+    }
+    metadata { filter_metadata { key: "istio" value {
+      fields { key: "services" value { list_value { values { struct_value {
+        fields { key: "host" value { string_value: "reviews.default.svc.cluster.local" } } } } } } } } } })pb"));
+  ASSERT_TRUE(info);
+  EXPECT_EQ(info->source_addresses, (std::vector<std::string>{"127.0.0.6", "::6"}));
+  EXPECT_EQ(SourceAddressFor(info->source_addresses, {"10.1.0.5", 9080}), "127.0.0.6");
+  EXPECT_EQ(SourceAddressFor(info->source_addresses, {"fd00::5", 9080}), "::6");
+  EXPECT_EQ(SourceAddressFor({"127.0.0.6"}, {"fd00::5", 9080}), "");  // no IPv6 source: any
+  EXPECT_EQ(info->service_host, "reviews.default.svc.cluster.local");
+  std::string error;
+  EXPECT_FALSE(BuildCluster(ParseCluster(R"pb(name: "c" type: STATIC
+      upstream_bind_config { source_address { address: "127.0.0.6" port_value: 1234 } })pb"), nullptr, &error));
+  EXPECT_THAT(error, ::testing::HasSubstr("upstream_bind_config with a fixed port is not supported"));
+}
+
 TEST(ClusterInfoTest, EdsServiceNameDefaultsToTheClusterName) {
   auto info = Build(ParseCluster(R"pb(name: "c" type: EDS eds_cluster_config {})pb"));
   ASSERT_NE(info, nullptr);

@@ -62,10 +62,11 @@ struct ClusterInfo {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   std::uint32_t max_requests_per_connection = 0;  // 0 = unlimited
-  // upstream_bind_config.source_address: the local address connections bind before connecting
-  // (Istio's InboundPassthroughCluster binds 127.0.0.6, which cmesh-init's rules let through
-  // instead of redirecting back to the proxy). Empty: the kernel picks.
-  std::string source_address;
+  // upstream_bind_config: the local addresses connections bind before connecting, source_address
+  // then extra_source_addresses; a connection uses the first of its destination's family (Istio's
+  // InboundPassthroughCluster binds 127.0.0.6 and ::6, which cmesh-init's rules let through
+  // instead of redirecting back to the proxy). None of the family: the kernel picks.
+  std::vector<std::string> source_addresses;
   // The service an inbound cluster delivers to (metadata istio.services[0].host, as Istio's
   // inbound clusters carry it); empty when not said.
   std::string service_host;
@@ -102,6 +103,10 @@ struct ClusterInfo {
 
   bool empty() const { return hosts.empty(); }
 };
+
+// The address a connection to `destination` binds: the first of `sources` (a cluster's
+// source_addresses) of the destination's family, "" = any.
+std::string SourceAddressFor(const std::vector<std::string>& sources, const event::Endpoint& destination);
 
 // The key under which Envoy (and cmesh-pilot) put HttpProtocolOptions in a cluster's
 // typed_extension_protocol_options.

@@ -44,8 +44,8 @@ struct PoolOptions {
   // the peek saves a system call per request under load. The stale-connection retry covers the
   // rare race.
   std::chrono::milliseconds check_on_reuse_after{100};
-  // The cluster's upstream_bind_config: connections leave from this address ("" = any).
-  std::string source_address;
+  // The cluster's upstream_bind_config: connections leave from the one of the endpoint's family.
+  std::vector<std::string> source_addresses;
 };
 
 // The worker's default cap on the idle timeout (see the header comment for why 55 s).
@@ -210,6 +210,7 @@ class ConnectionPool {
   event::EventLoop& loop_;
   const event::Endpoint endpoint_;
   const PoolOptions options_;
+  const std::string source_address_;  // of the endpoint's family, from options_.source_addresses
   std::vector<std::unique_ptr<UpstreamConnection>> all_;
   std::vector<UpstreamConnection*> idle_;  // oldest first; hand-outs take the newest (warmest)
   event::TimerId idle_timer_ = 0;
