@@ -19,7 +19,7 @@
 
 #include "kube_env.h"
 #include "pilot_process.h"
-#include "temp_dir.h"
+#include "private_kube_cluster.h"
 #include "test_paths.h"
 
 namespace cmesh::testing {
@@ -27,54 +27,8 @@ namespace {
 
 using ::testing::HasSubstr;
 
-class PrivateCluster {
- public:
-  PrivateCluster() {
-    CommandResult up = RunCommand({SourceDir() + "/scripts/kube-up"}, Options(std::chrono::seconds(900)));
-    if (up.exit_code != 0) error_ = "kube-up: " + up.err + up.out;
-  }
-  ~PrivateCluster() { RunCommand({SourceDir() + "/scripts/kube-down"}, Options(std::chrono::seconds(120))); }
-  PrivateCluster(const PrivateCluster&) = delete;
-  PrivateCluster& operator=(const PrivateCluster&) = delete;
-
-  const std::string& error() const { return error_; }
-  CommandResult Kubectl(std::vector<std::string> args, const std::string& stdin_text = "") const {
-    args.insert(args.begin(), {KubeBin("kubectl"), "--kubeconfig", dir_.Path("kubeconfig")});
-    CommandOptions options = Options(std::chrono::seconds(120));
-    options.stdin_text = stdin_text;
-    return RunCommand(args, options);
-  }
-  CommandResult Helm(std::vector<std::string> args) const {
-    args.insert(args.begin(), KubeBin("helm"));
-    args.insert(args.end(), {"--kubeconfig", dir_.Path("kubeconfig")});
-    CommandOptions options = Options(std::chrono::seconds(180));
-    options.env.push_back("HELM_CACHE_HOME=" + dir_.Path("helm-cache"));
-    options.env.push_back("HELM_CONFIG_HOME=" + dir_.Path("helm-config"));
-    options.env.push_back("HELM_DATA_HOME=" + dir_.Path("helm-data"));
-    return RunCommand(args, options);
-  }
-  // `kubectl auth can-i` as cmesh-pilot's ServiceAccount.
-  bool PilotCan(std::vector<std::string> args) const {
-    args.insert(args.begin(), {"auth", "can-i", "--as", "system:serviceaccount:istio-system:cmesh-pilot"});
-    return Kubectl(args).out.rfind("yes", 0) == 0;
-  }
-  std::string Path(const std::string& file) const { return dir_.Path(file); }
-  bool Exists(const std::string& kind, const std::string& name, const std::string& ns = "") const {
-    std::vector<std::string> args = {"get", kind, name, "-o", "name"};
-    if (!ns.empty()) args.insert(args.end(), {"-n", ns});
-    return Kubectl(args).exit_code == 0;
-  }
-
- private:
-  CommandOptions Options(std::chrono::seconds timeout) const {
-    CommandOptions options;
-    options.env = {"CMESH_KUBE_DIR=" + dir_.path()};
-    options.timeout = timeout;
-    return options;
-  }
-  TempDir dir_;
-  std::string error_;
-};
+// The test's own kube-apiserver (test/support/private_kube_cluster.h).
+using PrivateCluster = PrivateKubeCluster;
 
 std::string Pod(const std::string& ns, const std::string& name) {
   return "apiVersion: v1\nkind: Pod\nmetadata:\n  name: " + name + "\n  namespace: " + ns +
