@@ -1,5 +1,7 @@
 #include "cmesh/webhook/certificates.h"
 
+#include "openssl_error.h"
+
 #include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
@@ -29,15 +31,6 @@ using CertPtr = std::unique_ptr<X509, Deleter<X509_free>>;
 using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 
-// The last OpenSSL error, for messages ("what: reason").
-std::string OpenSslError(const std::string& what) {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return what;
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return what + ": " + text;
-}
 
 std::time_t ToTimeT(Clock::time_point t) { return Clock::to_time_t(t); }
 

@@ -1,26 +1,15 @@
 #include "cmesh/webhook/tls_server_context.h"
 
+#include "openssl_error.h"
+
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
 namespace cmesh::webhook {
-namespace {
-
-std::string LastError(const std::string& what) {
-  const unsigned long code = ERR_get_error();
-  ERR_clear_error();
-  if (code == 0) return what;
-  char text[256];
-  ERR_error_string_n(code, text, sizeof(text));
-  return what + ": " + text;
-}
-
-}  // namespace
-
 std::shared_ptr<SSL_CTX> MakeServerTlsContext(const ServingCertificate& certificate, std::string* error) {
   std::shared_ptr<SSL_CTX> ctx(SSL_CTX_new(TLS_server_method()), SSL_CTX_free);
   if (!ctx) {
-    *error = LastError("SSL_CTX_new");
+    *error = OpenSslError("SSL_CTX_new");
     return nullptr;
   }
   if (!ConfigureServerTls(ctx.get(), certificate, error)) return nullptr;
@@ -29,7 +18,7 @@ std::shared_ptr<SSL_CTX> MakeServerTlsContext(const ServingCertificate& certific
 
 bool ConfigureServerTls(SSL_CTX* c, const ServingCertificate& certificate, std::string* error) {
   if (SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION) != 1 || SSL_CTX_set_cipher_list(c, kTls12Ciphers) != 1) {
-    *error = LastError("TLS settings");
+    *error = OpenSslError("TLS settings");
     return false;
   }
   SSL_CTX_set_options(c, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
@@ -59,7 +48,7 @@ bool ConfigureServerTls(SSL_CTX* c, const ServingCertificate& certificate, std::
   ok = key != nullptr && SSL_CTX_use_PrivateKey(c, key) == 1 && SSL_CTX_check_private_key(c) == 1;
   EVP_PKEY_free(key);
   if (!ok) {
-    *error = LastError("the serving key does not load or does not match the certificate");
+    *error = OpenSslError("the serving key does not load or does not match the certificate");
     return false;
   }
   return true;

@@ -108,35 +108,16 @@ void DownstreamConnection::AfterDelay() {
 }
 
 void DownstreamConnection::Forward() {
-  auto cluster = config_->clusters.find(decision_.cluster);
-  if (cluster == config_->clusters.end()) {
-    return LocalReply(static_cast<int>(decision_.cluster_not_found_status), "NC",
-                      "cluster " + std::string(decision_.cluster) + " not found");
-  }
-  cluster_ = cluster->second;
-  if (cluster_->type == upstream::DiscoveryType::kOriginalDst) {
-    // Passthrough (Istio's allow_any route, PassthroughCluster): where the client was going. A
-    // connection that was not redirected has the proxy itself as its destination.
-    if (!redirected_) return LocalReply(503, "UH", "no original destination: the connection was not redirected");
-    cluster_state_ = worker_.OriginalDstStateFor(cluster_, original_destination_);
-    cluster_ = cluster_state_->info;
-  } else {
-    if (cluster_->hosts.empty()) return LocalReply(503, "UH", "no healthy upstream");
-    cluster_state_ = worker_.StateFor(cluster_);
-  }
+  ClusterChoice choice = ChooseCluster(worker_, *config_, decision_, context_);
+  cluster_ = std::move(choice.cluster);
+  if (!choice.ok()) return LocalReply(choice.status, choice.flags, choice.detail);
+  cluster_state_ = std::move(choice.state);
   if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) {
     request_hash_ = RequestHash(decision_.hash_policies, {request_->headers, request_->path, request_->authority, peer_},
                                 &extra_response_headers_);
   }
   if (request_->expect_continue && !request_->body_done) out_ += "HTTP/1.1 100 Continue\r\n\r\n";
-  // max_stream_duration bounds the whole exchange; it caps the route timeout (both count from
-  // here, where Envoy starts the route timeout at the end of the request: for the small
-  // requests of a mesh the same).
-  std::chrono::milliseconds timeout = decision_.timeout;
-  if (decision_.max_stream_duration.count() > 0 &&
-      (timeout.count() == 0 || decision_.max_stream_duration < timeout)) {
-    timeout = decision_.max_stream_duration;
-  }
+  const std::chrono::milliseconds timeout = EffectiveRouteTimeout(decision_);
   if (timeout.count() > 0) {
     route_timer_ = worker_.loop().RunAfter(timeout, [this] {
       route_timer_ = 0;

@@ -189,26 +189,11 @@ void Http2Exchange::AfterDelay() {
 }
 
 void Http2Exchange::Forward() {
-  auto cluster = config_->clusters.find(decision_.cluster);
-  if (cluster == config_->clusters.end()) {
-    return LocalReply(static_cast<int>(decision_.cluster_not_found_status), "NC",
-                      "cluster " + std::string(decision_.cluster) + " not found");
-  }
-  cluster_ = cluster->second;
-  if (cluster_->type == upstream::DiscoveryType::kOriginalDst) {
-    // Passthrough: where the client was going (see DownstreamConnection::Forward).
-    const DownstreamContext& context = connection_.context();
-    if (!context.redirected) return LocalReply(503, "UH", "no original destination: the connection was not redirected");
-    cluster_state_ = connection_.worker().OriginalDstStateFor(cluster_, context.original_destination);
-    cluster_ = cluster_state_->info;
-  } else {
-    if (cluster_->hosts.empty()) return LocalReply(503, "UH", "no healthy upstream");
-    cluster_state_ = connection_.worker().StateFor(cluster_);
-  }
-  std::chrono::milliseconds timeout = decision_.timeout;
-  if (decision_.max_stream_duration.count() > 0 && (timeout.count() == 0 || decision_.max_stream_duration < timeout)) {
-    timeout = decision_.max_stream_duration;
-  }
+  ClusterChoice choice = ChooseCluster(connection_.worker(), *config_, decision_, connection_.context());
+  cluster_ = std::move(choice.cluster);
+  if (!choice.ok()) return LocalReply(choice.status, choice.flags, choice.detail);
+  cluster_state_ = std::move(choice.state);
+  const std::chrono::milliseconds timeout = EffectiveRouteTimeout(decision_);
   if (timeout.count() > 0) {
     route_timer_ = connection_.worker().loop().RunAfter(timeout, [this] {
       route_timer_ = 0;

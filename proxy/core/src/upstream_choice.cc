@@ -59,6 +59,48 @@ std::optional<std::uint64_t> RequestHash(std::span<const router::HashPolicy> pol
   return hash;
 }
 
+ClusterChoice ChooseCluster(Worker& worker, const ConfigSnapshot& config, const router::Decision& decision,
+                            const DownstreamContext& context) {
+  ClusterChoice out;
+  auto found = config.clusters.find(decision.cluster);
+  if (found == config.clusters.end()) {
+    out.status = static_cast<int>(decision.cluster_not_found_status);
+    out.flags = "NC";
+    out.detail = "cluster " + std::string(decision.cluster) + " not found";
+    return out;
+  }
+  out.cluster = found->second;  // named in the record even when no host can serve
+  if (found->second->type == upstream::DiscoveryType::kOriginalDst) {
+    // Passthrough: where the client was going. A connection that was not redirected has the
+    // proxy itself as its destination.
+    if (!context.redirected) {
+      out.status = 503;
+      out.flags = "UH";
+      out.detail = "no original destination: the connection was not redirected";
+      return out;
+    }
+    out.state = worker.OriginalDstStateFor(found->second, context.original_destination);
+    out.cluster = out.state->info;
+    return out;
+  }
+  if (found->second->hosts.empty()) {
+    out.status = 503;
+    out.flags = "UH";
+    out.detail = "no healthy upstream";
+    return out;
+  }
+  out.state = worker.StateFor(out.cluster);
+  return out;
+}
+
+std::chrono::milliseconds EffectiveRouteTimeout(const router::Decision& decision) {
+  std::chrono::milliseconds timeout = decision.timeout;
+  if (decision.max_stream_duration.count() > 0 && (timeout.count() == 0 || decision.max_stream_duration < timeout)) {
+    timeout = decision.max_stream_duration;
+  }
+  return timeout;
+}
+
 std::optional<std::size_t> PickHost(Worker::ClusterState& state, const upstream::ClusterInfo& cluster,
                                     event::Random& random, const std::uint64_t* hash,
                                     const router::RetryPolicy* retry, const std::vector<std::size_t>& tried) {
