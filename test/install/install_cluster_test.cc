@@ -17,7 +17,9 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "eventually.h"
 #include "kube_env.h"
+#include "loopback_client.h"
 #include "pilot_process.h"
 #include "private_kube_cluster.h"
 #include "test_paths.h"
@@ -40,27 +42,6 @@ std::string VirtualService(const std::string& ns) {
          "\nspec:\n  hosts: [reviews]\n  http:\n  - route:\n    - destination: {host: reviews}\n";
 }
 
-// What both charts create with default values, by kind and name ("" namespace: cluster-scoped).
-const std::vector<std::tuple<std::string, std::string, std::string>>& InstalledObjects() {
-  static const std::vector<std::tuple<std::string, std::string, std::string>> objects = {
-      {"customresourcedefinition", "virtualservices.networking.istio.io", ""},
-      {"customresourcedefinition", "destinationrules.networking.istio.io", ""},
-      {"clusterrole", "cmesh-pilot", ""},
-      {"clusterrolebinding", "cmesh-pilot", ""},
-      {"role", "cmesh-pilot", "istio-system"},
-      {"rolebinding", "cmesh-pilot", "istio-system"},
-      {"serviceaccount", "cmesh-pilot", "istio-system"},
-      {"deployment", "cmesh-pilot", "istio-system"},
-      {"service", "cmesh-pilot", "istio-system"},
-      {"configmap", "cmesh-sidecar-injector", "istio-system"},
-      {"configmap", "istio", "istio-system"},
-      {"poddisruptionbudget", "cmesh-pilot", "istio-system"},
-      {"mutatingwebhookconfiguration", "cmesh-sidecar-injector", ""},
-      {"validatingwebhookconfiguration", "cmesh-validator", ""},
-  };
-  return objects;
-}
-
 TEST(InstallClusterTest, HelmInstallsBothChartsAndUninstallKeepsOnlyTheCrds) {
   CMESH_REQUIRE_KUBE();  // helm, kubectl and the apiserver binaries are the fixture's
   PrivateCluster cluster;
@@ -70,7 +51,7 @@ TEST(InstallClusterTest, HelmInstallsBothChartsAndUninstallKeepsOnlyTheCrds) {
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   r = cluster.Helm({"install", "cmesh", charts + "/cmesh", "-n", "istio-system"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  for (const auto& [kind, name, ns] : InstalledObjects()) EXPECT_TRUE(cluster.Exists(kind, name, ns)) << kind << " " << name;
+  for (const auto& [kind, name, ns] : CmeshChartObjects()) EXPECT_TRUE(cluster.Exists(kind, name, ns)) << kind << " " << name;
 
   // The pilot's identity: its webhook configurations by name, nothing else of their kind.
   EXPECT_TRUE(cluster.PilotCan({"get", "mutatingwebhookconfigurations/cmesh-sidecar-injector"}));
@@ -101,7 +82,7 @@ TEST(InstallClusterTest, HelmInstallsBothChartsAndUninstallKeepsOnlyTheCrds) {
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   r = cluster.Helm({"uninstall", "cmesh-base", "-n", "istio-system"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  for (const auto& [kind, name, ns] : InstalledObjects()) {
+  for (const auto& [kind, name, ns] : CmeshChartObjects()) {
     if (kind == "customresourcedefinition") {
       EXPECT_TRUE(cluster.Exists(kind, name, ns)) << name << " must survive helm uninstall";
     } else {
@@ -120,42 +101,17 @@ TEST(InstallClusterTest, KubectlCreatesTheManifestsAsTheChartsInstallThem) {
   CommandResult r = cluster.Kubectl({"create", "-f", SourceDir() + "/manifests/cmesh.yaml"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   EXPECT_TRUE(cluster.Exists("namespace", "istio-system"));
-  for (const auto& [kind, name, ns] : InstalledObjects()) EXPECT_TRUE(cluster.Exists(kind, name, ns)) << kind << " " << name;
+  for (const auto& [kind, name, ns] : CmeshChartObjects()) EXPECT_TRUE(cluster.Exists(kind, name, ns)) << kind << " " << name;
   // Nothing else: one object per document, the Namespace included.
   int documents = 0;
   for (const YAML::Node& doc : YAML::LoadAll(ReadFile(SourceDir() + "/manifests/cmesh.yaml"))) {
     if (doc.IsMap()) ++documents;
   }
-  EXPECT_EQ(documents, static_cast<int>(InstalledObjects().size()) + 1);
+  EXPECT_EQ(documents, static_cast<int>(CmeshChartObjects().size()) + 1);
   EXPECT_TRUE(cluster.PilotCan({"patch", "mutatingwebhookconfigurations/cmesh-sidecar-injector"}));
 }
 
 // A TCP port free now on 127.0.0.1 (the kernel's pick; released before it is used).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-template <typename F>
-bool Eventually(F condition, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return condition();
-}
-
 // The charts as installed, with the webhooks pointed (webhook.url) at cmesh-pilot run here as a
 // local process with the chart's own injection ConfigMap and the ServiceAccount's RBAC
 // (pilot.kubeconfig is that identity): the leader patches the caBundle, the apiserver then injects
@@ -164,7 +120,7 @@ TEST(InstallClusterTest, ChartsInstallAWorkingInjectorAndValidatorWithALocalPilo
   CMESH_REQUIRE_KUBE();
   PrivateCluster cluster;
   ASSERT_EQ(cluster.error(), "");
-  const int webhook_port = FreePort();
+  const int webhook_port = FreeTcpPort();
   ASSERT_GT(webhook_port, 0);
   const std::string charts = SourceDir() + "/charts";
   CommandResult r = cluster.Helm({"install", "cmesh-base", charts + "/base", "-n", "istio-system", "--create-namespace"});

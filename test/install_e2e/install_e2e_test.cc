@@ -33,6 +33,8 @@
 #include "mesh_fixture.h"
 #include "pilot_process.h"
 #include "pod_runtime.h"
+#include "eventually.h"
+#include "loopback_client.h"
 #include "private_kube_cluster.h"
 #include "test_paths.h"
 
@@ -43,55 +45,10 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using testing::CommandResult;
 using testing::SourceDir;
+using testing::Eventually;
 using json = nlohmann::json;
 
 constexpr char kNamespace[] = "bookinfo";
-
-template <typename F>
-bool Eventually(F condition, std::chrono::seconds timeout = std::chrono::seconds(30)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-  return condition();
-}
-
-// A TCP port nobody listens on now, on any address (the kernel's pick, released before use).
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-// What both charts create with default values: kind, name, namespace ("" cluster-scoped).
-const std::vector<std::tuple<std::string, std::string, std::string>>& InstalledObjects() {
-  static const std::vector<std::tuple<std::string, std::string, std::string>> objects = {
-      {"customresourcedefinition", "virtualservices.networking.istio.io", ""},
-      {"customresourcedefinition", "destinationrules.networking.istio.io", ""},
-      {"clusterrole", "cmesh-pilot", ""},
-      {"clusterrolebinding", "cmesh-pilot", ""},
-      {"role", "cmesh-pilot", "istio-system"},
-      {"rolebinding", "cmesh-pilot", "istio-system"},
-      {"serviceaccount", "cmesh-pilot", "istio-system"},
-      {"deployment", "cmesh-pilot", "istio-system"},
-      {"service", "cmesh-pilot", "istio-system"},
-      {"configmap", "cmesh-sidecar-injector", "istio-system"},
-      {"configmap", "istio", "istio-system"},
-      {"poddisruptionbudget", "cmesh-pilot", "istio-system"},
-      {"mutatingwebhookconfiguration", "cmesh-sidecar-injector", ""},
-      {"validatingwebhookconfiguration", "cmesh-validator", ""},
-  };
-  return objects;
-}
 
 struct PodDef {
   std::string name, app, version;
@@ -184,7 +141,7 @@ void EndToEnd::Run() {
   PodNetwork network;
   ASSERT_EQ(network.error(), "");
   const std::string bridge = network.bridge_ip();
-  const int webhook_port = FreePort();
+  const int webhook_port = testing::FreeTcpPort();
   ASSERT_GT(webhook_port, 0);
 
   // ---- 1. The two helm installs of the README, the webhooks pointed at the local pilot ----
@@ -368,7 +325,7 @@ void EndToEnd::Run() {
   ASSERT_TRUE(Eventually([&] { return Curl(1, {"end-user: jason"}).count("reviews-v1") == 1; })) << Logs();
   // Counted once the probe's requests are (the same figures twice, a quarter second apart).
   double source_before = -1, destination_before = -1;
-  Eventually([&] {
+  testing::Eventually([&] {
     const double source = requests("productpage-v1", "source"), destination = destination_total();
     const bool settled = source == source_before && destination == destination_before;
     source_before = source;
@@ -401,7 +358,7 @@ void EndToEnd::Run() {
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
   r = cluster.Helm({"uninstall", "cmesh-base", "-n", "istio-system"});
   ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
-  for (const auto& [kind, name, ns] : InstalledObjects()) {
+  for (const auto& [kind, name, ns] : testing::CmeshChartObjects()) {
     if (kind == "customresourcedefinition") {
       EXPECT_TRUE(cluster.Exists(kind, name, ns)) << name << " must survive helm uninstall";
     } else {

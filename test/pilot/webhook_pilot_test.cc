@@ -16,6 +16,7 @@
 
 #include "cmesh/webhook/admission_review.h"
 #include "cmesh/webhook/certificates.h"
+#include "loopback_client.h"
 #include "pilot_process.h"
 #include "temp_dir.h"
 
@@ -25,18 +26,6 @@ namespace {
 using ::testing::HasSubstr;
 using cmesh::testing::PilotProcess;
 constexpr auto kDeadline = std::chrono::seconds(20);
-
-int FreePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
 
 struct CommandResult {
   int exit_code = -1;
@@ -69,7 +58,7 @@ class WebhookPilotTest : public ::testing::Test {
               "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {istio-injection: enabled}\n---\n"
               "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: plain\n");
     MountCertificate();
-    port_ = FreePort();
+    port_ = cmesh::testing::FreeTcpPort();
     pilot_ = std::make_unique<PilotProcess>(std::vector<std::string>{
         "--config-dir", dir_.Path("config"), "--xds-port", "0", "--debug-port", "0", "--monitoring-port", "0",
         "--listen-address", "127.0.0.1", "--webhook-port", std::to_string(port_), "--webhook-cert-dir",

@@ -15,4 +15,8 @@ int ConnectTcp(int port, const std::string& ip = "127.0.0.1",
 // until the server closes (or the receive timeout passes). Empty when the connect failed.
 std::string ExchangeTcp(int port, const std::string& data, bool half_close = false, const std::string& ip = "127.0.0.1");
 
+// A TCP port nobody listens on now, on any address (the kernel's pick, released before use, so a
+// process started next can bind it); -1 when none could be had.
+int FreeTcpPort();
+
 }  // namespace cmesh::testing

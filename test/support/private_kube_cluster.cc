@@ -95,4 +95,24 @@ void PrivateKubeCluster::SweepDeadRuns() {
   }
 }
 
+const std::vector<std::tuple<std::string, std::string, std::string>>& CmeshChartObjects() {
+  static const std::vector<std::tuple<std::string, std::string, std::string>> objects = {
+      {"customresourcedefinition", "virtualservices.networking.istio.io", ""},
+      {"customresourcedefinition", "destinationrules.networking.istio.io", ""},
+      {"clusterrole", "cmesh-pilot", ""},
+      {"clusterrolebinding", "cmesh-pilot", ""},
+      {"role", "cmesh-pilot", "istio-system"},
+      {"rolebinding", "cmesh-pilot", "istio-system"},
+      {"serviceaccount", "cmesh-pilot", "istio-system"},
+      {"deployment", "cmesh-pilot", "istio-system"},
+      {"service", "cmesh-pilot", "istio-system"},
+      {"configmap", "cmesh-sidecar-injector", "istio-system"},
+      {"configmap", "istio", "istio-system"},
+      {"poddisruptionbudget", "cmesh-pilot", "istio-system"},
+      {"mutatingwebhookconfiguration", "cmesh-sidecar-injector", ""},
+      {"validatingwebhookconfiguration", "cmesh-validator", ""},
+  };
+  return objects;
+}
+
 }  // namespace cmesh::testing

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kube_env.h"
@@ -41,5 +42,8 @@ class PrivateKubeCluster {
   std::string dir_;
   std::string error_;
 };
+
+// What cmesh's two charts create with default values: kind, name, namespace ("" cluster-scoped).
+const std::vector<std::tuple<std::string, std::string, std::string>>& CmeshChartObjects();
 
 }  // namespace cmesh::testing

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "xds_json.h"
 #include "cmesh/proxy_core/config_snapshot.h"
 #include "cmesh/proxy_core/worker.h"
 #include "envoy/extensions/filters/http/fault/v3/fault.pb.h"
@@ -31,6 +32,9 @@
 
 namespace cmesh::proxy_core {
 namespace {
+
+using xds_json::FromJson;
+using xds_json::ResourceFromJson;
 
 using ::testing::HasSubstr;
 constexpr auto kDeadline = std::chrono::seconds(10);
@@ -165,19 +169,6 @@ class LockStepBidi : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::Byte
   std::vector<std::string> replies_;
   std::promise<grpc::Status> done_;
 };
-
-template <typename T>
-xds_client::Resource<T> ResourceFromJson(const std::string& json) {
-  // Links the messages the JSON's Any fields name, so the parser knows their type URLs.
-  EXPECT_NE(envoy::extensions::filters::http::router::v3::Router::descriptor(), nullptr);
-  EXPECT_NE(envoy::extensions::filters::http::fault::v3::HTTPFault::descriptor(), nullptr);
-  EXPECT_NE(envoy::extensions::upstreams::http::v3::HttpProtocolOptions::descriptor(), nullptr);
-  EXPECT_NE(envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate::descriptor(), nullptr);
-  T message;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
-  return xds_client::MakeResource(message);
-}
 
 std::string Listener(int port) {
   const std::string p = std::to_string(port);
@@ -592,19 +583,25 @@ TEST_F(Http2ProxyTest, H2cClientToHttp1Upstream) {
   EXPECT_EQ(record->cluster, kReviews);
 }
 
+// What a shell command printed (stdout and whatever it redirects there).
+std::string RunOutput(const std::string& command) {
+  std::string output;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr) return output;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
+  ::pclose(pipe);
+  return output;
+}
+
 TEST_F(Http2ProxyTest, ManyMultiplexedH2cStreamsToAnHttp1Upstream) {
   ASSERT_EQ(std::system("command -v h2load > /dev/null 2>&1"), 0)
       << "h2load (Debian's nghttp2-client, which scripts/setup installs) is missing";
   // 4 connections x 16 concurrent streams each, 2,000 requests, all to the HTTP/1.1 pool.
   const std::string command = "h2load -n 2000 -c 4 -m 16 -H ':authority: reviews:9080' http://127.0.0.1:" +
                               std::to_string(proxy_port_) + "/reviews/load 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  ::pclose(pipe);
+  const std::string output = RunOutput(command);
   EXPECT_THAT(output, HasSubstr("2000 succeeded, 0 failed, 0 errored")) << output;
   EXPECT_THAT(output, HasSubstr("status codes: 2000 2xx")) << output;
 }
@@ -618,13 +615,7 @@ TEST_F(Http2ProxyTest, H2cRequestsReuseTheKeptAliveHttp1Connection) {
   // One connection, one stream at a time: 200 sequential requests.
   const std::string command = "h2load -n 200 -c 1 -m 1 -H ':authority: reviews:9080' http://127.0.0.1:" +
                               std::to_string(proxy_port_) + "/reviews/seq 2>&1";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  ASSERT_NE(pipe, nullptr);
-  std::string output;
-  char buffer[4096];
-  std::size_t n;
-  while ((n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, n);
-  ::pclose(pipe);
+  const std::string output = RunOutput(command);
   ASSERT_THAT(output, HasSubstr("200 succeeded, 0 failed, 0 errored")) << output;
   std::uint64_t attempts = 0, reused = 0;
   for (const EndpointStats& e : worker_->CollectEndpointStats(std::chrono::seconds(5))) {

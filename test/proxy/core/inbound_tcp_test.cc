@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "xds_json.h"
 #include "cmesh/proxy_core/config_snapshot.h"
 #include "cmesh/proxy_core/worker.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
@@ -29,23 +30,13 @@
 namespace cmesh::proxy_core {
 namespace {
 
+using xds_json::FromJson;
+using xds_json::ResourceFromJson;
+
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::PilotProcess;
 constexpr auto kDeadline = std::chrono::seconds(10);
-
-template <typename T>
-xds_client::Resource<T> FromJson(const std::string& json) {
-  EXPECT_NE(envoy::extensions::filters::http::router::v3::Router::descriptor(), nullptr);
-  EXPECT_NE(envoy::extensions::filters::network::tcp_proxy::v3::TcpProxy::descriptor(), nullptr);
-  EXPECT_NE(envoy::extensions::filters::listener::http_inspector::v3::HttpInspector::descriptor(), nullptr);
-  EXPECT_NE(envoy::extensions::filters::network::http_connection_manager::v3::HttpConnectionManager::descriptor(),
-            nullptr);
-  T message;
-  auto status = google::protobuf::util::JsonStringToMessage(json, &message);
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
-  return xds_client::MakeResource(message);
-}
 
 // Echoes every byte back, prefixed once per connection by its tag; closes after the client's FIN.
 class EchoServer {
@@ -220,8 +211,8 @@ class InboundTcpTest : public ::testing::Test {
 
   void Configure(const std::string& inbound_json, const std::map<std::string, std::string>& clusters) {
     auto state = std::make_shared<xds_client::XdsState>();
-    state->listeners["virtualInbound"] = FromJson<envoy::config::listener::v3::Listener>(inbound_json);
-    for (const auto& [name, json] : clusters) state->clusters[name] = FromJson<envoy::config::cluster::v3::Cluster>(json);
+    state->listeners["virtualInbound"] = ResourceFromJson<envoy::config::listener::v3::Listener>(inbound_json);
+    for (const auto& [name, json] : clusters) state->clusters[name] = ResourceFromJson<envoy::config::cluster::v3::Cluster>(json);
     state->generation = 1;
     std::vector<std::string> errors;
     auto snapshot = BuildSnapshot(state, nullptr, &errors);

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "xds_json.h"
 #include "cmesh/proxy_core/config_snapshot.h"
 #include "envoy/extensions/filters/http/router/v3/router.pb.h"
 #include "envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.pb.h"
@@ -26,29 +27,15 @@
 namespace cmesh::proxy_core {
 namespace {
 
+using xds_json::FromJson;
+using xds_json::ResourceFromJson;
+
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::PilotProcess;
 constexpr auto kDeadline = std::chrono::seconds(10);
 
-template <typename T>
-std::shared_ptr<const T> FromJson(const std::string& json) {
-  // Links the Router filter's message (a call into its .pb.cc), so the JSON parser knows the
-  // type URL of its Any.
-  EXPECT_NE(envoy::extensions::filters::http::router::v3::Router::descriptor(), nullptr);
-  EXPECT_NE(envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate::descriptor(), nullptr);
-  auto message = std::make_shared<T>();
-  auto status = google::protobuf::util::JsonStringToMessage(json, message.get());
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
-  return message;
-}
-
 // As the xDS client would hold it.
-template <typename T>
-xds_client::Resource<T> ResourceFromJson(const std::string& json) {
-  return xds_client::MakeResource(*FromJson<T>(json));
-}
-
 // A raw client connection to the proxy.
 class Client {
  public:

@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "xds_json.h"
 #include "cmesh/proxy_core/config_snapshot.h"
 #include "cmesh/proxy_core/proxy_validator.h"
 #include "cmesh/proxy_core/worker.h"
@@ -24,26 +25,13 @@
 namespace cmesh::proxy_core {
 namespace {
 
+using xds_json::FromJson;
+using xds_json::ResourceFromJson;
+
 using ::testing::HasSubstr;
 using ::testing::StartsWith;
 using testing::ScriptedBackend;
 constexpr auto kDeadline = std::chrono::seconds(15);
-
-template <typename T>
-std::shared_ptr<const T> FromJson(const std::string& json) {
-  // Links the messages the JSON names in Any fields.
-  EXPECT_NE(envoy::extensions::filters::http::router::v3::Router::descriptor(), nullptr);
-  EXPECT_NE(envoy::extensions::retry::host::previous_hosts::v3::PreviousHostsPredicate::descriptor(), nullptr);
-  auto message = std::make_shared<T>();
-  auto status = google::protobuf::util::JsonStringToMessage(json, message.get());
-  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
-  return message;
-}
-
-template <typename T>
-xds_client::Resource<T> ResourceFromJson(const std::string& json) {
-  return xds_client::MakeResource(*FromJson<T>(json));
-}
 
 // A raw HTTP/1.1 client connection to the proxy.
 class Client {
