@@ -20,21 +20,12 @@ std::shared_ptr<const upstream::ClusterInfo> ConfigSnapshot::SharedCluster(std::
 }
 
 const CompiledListener* ConfigSnapshot::ListenerAt(bool inbound, std::uint16_t port) const {
-  const auto want = inbound ? CompiledListener::Direction::kInbound : CompiledListener::Direction::kOutbound;
   // The listener bound to that port; else the one of that direction that the proxy's own
   // listener stands for (virtualInbound; virtualOutbound, which uses the original destination),
   // so a proxy started with other ports than the mesh's 15006/15001 still serves.
-  const CompiledListener* same_direction = nullptr;
-  for (const auto& [name, listener] : listeners) {
-    if (!listener->bind_to_port()) continue;
-    if (listener->address().port == port &&
-        (listener->direction() == want || listener->direction() == CompiledListener::Direction::kUnspecified)) {
-      return listener.get();
-    }
-    const bool stands_for = inbound ? listener->direction() == want : listener->use_original_dst();
-    if (stands_for && !same_direction) same_direction = listener.get();
-  }
-  return same_direction;
+  auto it = bound_listeners.find({inbound, port});
+  if (it != bound_listeners.end()) return it->second;
+  return inbound ? virtual_inbound : virtual_outbound;
 }
 
 CompiledListener::Selection ConfigSnapshot::SelectChain(bool inbound, const event::Endpoint& local,
@@ -134,6 +125,16 @@ ConfigSnapshotPtr BuildSnapshot(const xds_client::XdsStatePtr& state, const Conf
     if (!compiled->first_rds().empty()) snapshot->http_routes[{address.address, address.port}] = compiled->first_rds();
     if (!compiled->use_original_dst() && compiled->direction() != CompiledListener::Direction::kInbound) snapshot->listeners_by_address[{address.address, address.port}] = compiled.get();
     snapshot->listeners.emplace_hint(snapshot->listeners.end(), name, std::move(compiled));
+  }
+  // By name order, the first one wins each place (as the per-connection search did).
+  for (const auto& [name, listener] : snapshot->listeners) {
+    if (!listener->bind_to_port()) continue;
+    const auto direction = listener->direction();
+    const std::uint16_t port = listener->address().port;
+    if (direction != CompiledListener::Direction::kOutbound) snapshot->bound_listeners.emplace(std::make_pair(true, port), listener.get());
+    if (direction != CompiledListener::Direction::kInbound) snapshot->bound_listeners.emplace(std::make_pair(false, port), listener.get());
+    if (direction == CompiledListener::Direction::kInbound && !snapshot->virtual_inbound) snapshot->virtual_inbound = listener.get();
+    if (listener->use_original_dst() && !snapshot->virtual_outbound) snapshot->virtual_outbound = listener.get();
   }
   return snapshot;
 }

@@ -212,9 +212,9 @@ bool DownstreamConnection::StartRequest(const http1::RequestHead& head) {
     // The app sees who called: the client's address (its sidecar connects from the client pod's
     // IP) appended to x-forwarded-for, as Envoy's connection manager appends the remote address.
     if (std::string* xff = FindHeaderMutable(r.headers, "x-forwarded-for")) {
-      *xff += ", " + peer_.address;
+      *xff += ", " + context_.peer.address;
     } else {
-      r.headers.push_back({"x-forwarded-for", peer_.address});
+      r.headers.push_back({"x-forwarded-for", context_.peer.address});
     }
   }
   return true;

@@ -134,9 +134,6 @@ class DownstreamConnection final : public WorkerConnection, public event::IoWatc
   Worker& worker_;
   int fd_;
   DownstreamContext context_;
-  const event::Endpoint& peer_ = context_.peer;
-  const event::Endpoint& original_destination_ = context_.original_destination;
-  const bool redirected_ = context_.redirected;
   bool dead_ = false;
   bool served_any_ = false;
   bool draining_ = false;  // close after the exchange in progress  // a request was read (so the connection is not HTTP/2)

@@ -24,7 +24,7 @@ void DownstreamConnection::Route() {
   if (table == nullptr) {
     return LocalReply(404, "NR",
                       "no HTTP route configuration for port " +
-                          std::to_string(redirected_ ? original_destination_.port : target_port_));
+                          std::to_string(context_.redirected ? context_.original_destination.port : target_port_));
   }
   Request& r = *request_;
   std::vector<http1::Header> views;
@@ -68,7 +68,7 @@ const router::RouteTable* DownstreamConnection::RouteTableForRequest() {
     auto it = config_->routes.find(context_.rds);
     return it == config_->routes.end() ? nullptr : it->second.get();
   }
-  return redirected_ ? config_->RoutesFor(original_destination_.address, original_destination_.port)
+  return context_.redirected ? config_->RoutesFor(context_.original_destination.address, context_.original_destination.port)
                      : config_->RoutesFor("0.0.0.0", target_port_);
 }
 
@@ -113,7 +113,7 @@ void DownstreamConnection::Forward() {
   if (!choice.ok()) return LocalReply(choice.status, choice.flags, choice.detail);
   cluster_state_ = std::move(choice.state);
   if (cluster_->lb_policy == upstream::LbPolicy::kRingHash) {
-    request_hash_ = RequestHash(decision_.hash_policies, {request_->headers, request_->path, request_->authority, peer_},
+    request_hash_ = RequestHash(decision_.hash_policies, {request_->headers, request_->path, request_->authority, context_.peer},
                                 &extra_response_headers_);
   }
   if (request_->expect_continue && !request_->body_done) out_ += "HTTP/1.1 100 Continue\r\n\r\n";

@@ -34,6 +34,11 @@ struct ConfigSnapshot {
   // "0.0.0.0_9080"), as Envoy's use_original_dst does.
   std::map<std::string, std::shared_ptr<const CompiledListener>, std::less<>> listeners;
   std::map<std::pair<std::string, std::uint16_t>, const CompiledListener*> listeners_by_address;
+  // What ListenerAt answers, worked out once per snapshot rather than per connection: the
+  // listeners bound to a port, by (inbound, port), and the virtual ones of each direction.
+  std::map<std::pair<bool, std::uint16_t>, const CompiledListener*> bound_listeners;
+  const CompiledListener* virtual_inbound = nullptr;
+  const CompiledListener* virtual_outbound = nullptr;
   std::uint64_t generation = 0;  // the XdsState's
 
   // The route table for a connection to ip:port (IP-specific listener first, then 0.0.0.0);
